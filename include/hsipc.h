@@ -1,0 +1,280 @@
+/*
+ * hsipc — shared-memory IPC for processes on one Linux machine.
+ *
+ * A sender allocates a buffer in a named shared region, writes its message
+ * there in place, and appends the buffer's offset to the receiver's inbox;
+ * the receiver reads the message where it lies and releases the buffer.
+ * No copy through the kernel, and no system call while the receiver polls.
+ *
+ * This header is the reference manual. Every function that can fail returns
+ * HSIPC_OK (0) or one of the negative HSIPC_E* codes below; each function's
+ * comment ends with the codes it can return ("Errors:"). The codes are
+ * hsipc's own, not negated errno values. On failure a function leaves its
+ * out-parameters unchanged. No function aborts, prints, or throws.
+ *
+ * Thread safety: every call is thread-safe, except that one endpoint is
+ * polled by one thread at a time. A handle is not used in a child after
+ * fork(): the child attaches anew.
+ */
+#ifndef HSIPC_H
+#define HSIPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The one source of version truth; CMake parses these three lines. */
+#define HSIPC_VERSION_MAJOR 0
+#define HSIPC_VERSION_MINOR 1
+#define HSIPC_VERSION_PATCH 0
+#define HSIPC_VERSION \
+    ((HSIPC_VERSION_MAJOR << 16) | (HSIPC_VERSION_MINOR << 8) | HSIPC_VERSION_PATCH)
+
+#if defined(HSIPC_BUILDING_LIBRARY) && defined(__GNUC__)
+#define HSIPC_API __attribute__((visibility("default")))
+#else
+#define HSIPC_API
+#endif
+
+#ifdef __cplusplus
+#define HSIPC_NOEXCEPT noexcept
+extern "C" {
+#else
+#define HSIPC_NOEXCEPT
+#endif
+
+/* ---- Types ------------------------------------------------------------ */
+
+typedef struct hsipc_region hsipc_region;     /* one process's attachment to a named region */
+typedef struct hsipc_endpoint hsipc_endpoint; /* one named inbox, owned by the process that opened it */
+typedef uint64_t hsipc_off; /* offset of a buffer's payload from the region's base; never 0 for a live buffer */
+typedef uint32_t hsipc_id;  /* address of an endpoint; carries a generation so a stale id is refused */
+
+#define HSIPC_FOREVER (-1) /* timeout: wait without limit */
+#define HSIPC_MAX_POOLS 8
+#define HSIPC_NAME_MAX 63 /* longest region or endpoint name, in bytes */
+
+typedef struct hsipc_pool_config {
+    uint64_t buffer_size; /* usable bytes of each buffer in this pool */
+    uint32_t buffer_count;
+    uint32_t reserved; /* 0 */
+} hsipc_pool_config;
+
+/*
+ * Limits checked by hsipc_attach and hsipc_config_load (HSIPC_EINVAL beyond):
+ *   struct_size     sizeof(hsipc_config)
+ *   max_endpoints   1 .. 4096
+ *   inbox_capacity  1 .. 1048576, rounded up to a power of two
+ *   pool_count      1 .. HSIPC_MAX_POOLS
+ *   pools           buffer_size 1 .. 1 GiB, strictly ascending;
+ *                   buffer_count >= 1, all pools together <= 16777215 buffers;
+ *                   reserved 0
+ *   mode            permission bits only (<= 0777) and including 0600, so
+ *                   the creator can always reattach
+ *   the whole region at most 1 TiB.
+ */
+typedef struct hsipc_config {
+    uint32_t struct_size;    /* sizeof(hsipc_config); set by hsipc_config_init */
+    uint32_t max_endpoints;  /* default 64 */
+    uint32_t inbox_capacity; /* messages an inbox holds; rounded up to a power of two; default 1024 */
+    uint32_t pool_count;     /* default 3 */
+    hsipc_pool_config pools[HSIPC_MAX_POOLS]; /* strictly ascending sizes; default
+                                                 256 B x 4096, 64 KiB x 256, 4 MiB x 8 */
+    uint32_t mode; /* permission bits of the shared memory object; default 0600 */
+} hsipc_config;
+
+typedef struct hsipc_msg {
+    hsipc_off off;   /* the buffer; the receiver now owns it */
+    uint64_t length; /* bytes the sender declared */
+    hsipc_id from;   /* the sending endpoint, for replies */
+    void *data;      /* off translated into this process's mapping */
+} hsipc_msg;
+
+/* ---- Status codes ----------------------------------------------------- */
+
+/* Defined once: X(name, value, sentence). The enum below, hsipc_strerror
+ * and the language bindings are all generated from this list. */
+#define HSIPC_STATUS_MAP(X)                                                                     \
+    X(HSIPC_OK, 0, "success")                                                                   \
+    X(HSIPC_EINVAL, -1, "invalid argument")                                                     \
+    X(HSIPC_ENOENT, -2, "no region or endpoint of that name")                                   \
+    X(HSIPC_EEXIST, -3, "a live endpoint already has that name")                                \
+    X(HSIPC_ENOMEM, -4, "no free buffer large enough, or no free endpoint or process slot")     \
+    X(HSIPC_EFULL, -5, "destination inbox is full; the sender still owns the buffer")           \
+    X(HSIPC_EAGAIN, -6, "nothing arrived within the timeout")                                   \
+    X(HSIPC_EBADOFF, -7, "the offset is not a live buffer owned by the caller")                 \
+    X(HSIPC_EPEER, -8, "destination endpoint is closed, stale or its process died")             \
+    X(HSIPC_EVERSION, -9, "region was made by an incompatible layout version")                  \
+    X(HSIPC_ECORRUPT, -10, "region failed validation")                                          \
+    X(HSIPC_EPERM, -11, "access refused")                                                       \
+    X(HSIPC_ETOOBIG, -12, "size exceeds the largest pool's buffer size")                        \
+    X(HSIPC_ESYS, -13, "operating-system error; errno holds it")
+
+#define HSIPC_STATUS_ENUM_ENTRY_(name, value, sentence) name = (value),
+enum hsipc_status { HSIPC_STATUS_MAP(HSIPC_STATUS_ENUM_ENTRY_) HSIPC_STATUS_END_ = 1 };
+#undef HSIPC_STATUS_ENUM_ENTRY_
+
+/* A static English sentence for any value, including unknown ones. */
+HSIPC_API const char *hsipc_strerror(int status) HSIPC_NOEXCEPT;
+
+/* (major << 16) | (minor << 8) | patch of the library actually loaded. */
+HSIPC_API uint32_t hsipc_version(void) HSIPC_NOEXCEPT;
+
+/* ---- Configuration ---------------------------------------------------- */
+
+/* Fills *cfg with the defaults above and sets struct_size. NULL is ignored. */
+HSIPC_API void hsipc_config_init(hsipc_config *cfg) HSIPC_NOEXCEPT;
+
+/*
+ * Overlays the stored configuration file at `path` on *cfg. The file holds
+ * lines of `key = value`; `#` starts a comment. Keys: max_endpoints,
+ * inbox_capacity, mode (octal), and `pool = SIZE x COUNT` once per pool
+ * (SIZE may end in K, M or G). Keys absent from the file keep cfg's values;
+ * pool lines, where present, replace the whole pool list. The merged result
+ * is validated as hsipc_attach would. On any error *cfg is unchanged.
+ * Errors: HSIPC_EINVAL (NULL, bad struct_size, unknown key, malformed line,
+ * bad number, out-of-range value), HSIPC_ENOENT (no such file), HSIPC_EPERM
+ * (not readable), HSIPC_ESYS.
+ */
+HSIPC_API int hsipc_config_load(hsipc_config *cfg, const char *path) HSIPC_NOEXCEPT;
+
+/* ---- Regions ---------------------------------------------------------- */
+
+/*
+ * Attaches to region `name` (shared memory object /hsipc.NAME, i.e.
+ * /dev/shm/hsipc.NAME), creating and configuring it from cfg where none
+ * exists. Exactly one of any number of racing attachers creates it; the
+ * region is built unnamed and published complete, so no one ever sees it
+ * half-made. cfg NULL means the defaults overlaid with the file named by the
+ * HSIPC_CONFIG environment variable where that is set and non-empty. Where
+ * the region exists cfg is ignored (see hsipc_region_config). Every attach
+ * validates the region (magic, layout version, layout fingerprint, sizes
+ * against the object's real size). Space is reserved at creation, so a full
+ * /dev/shm is an error here, never a SIGBUS later. An existing object not
+ * owned by the caller's effective uid is refused unless its mode grants the
+ * caller read and write (privileged callers included). When the region's
+ * process table is full, dead processes are reaped first.
+ * Errors: HSIPC_EINVAL (NULL, bad name, bad cfg), HSIPC_EPERM (ownership
+ * check, symlink or non-regular file at the name, or refused by the OS),
+ * HSIPC_EVERSION, HSIPC_ECORRUPT, HSIPC_ENOMEM (process table full),
+ * HSIPC_ESYS (e.g. ENOSPC when /dev/shm is full), and the errors of
+ * hsipc_config_load for HSIPC_CONFIG.
+ */
+HSIPC_API int hsipc_attach(const char *name, const hsipc_config *cfg,
+                           hsipc_region **out) HSIPC_NOEXCEPT;
+
+/*
+ * Closes the handle's endpoints (messages queued to them return to the
+ * pools), unmaps, and frees the handle, even when it returns an error. When
+ * this is the process's last handle to the region, every buffer the process
+ * still holds there returns to the pools, as if it had died. The region
+ * itself stays until hsipc_unlink.
+ * Errors: HSIPC_EINVAL (NULL), HSIPC_ESYS.
+ */
+HSIPC_API int hsipc_detach(hsipc_region *r) HSIPC_NOEXCEPT;
+
+/*
+ * Removes the name; attached processes keep working, and the memory is
+ * freed when the last of them detaches.
+ * Errors: HSIPC_EINVAL (bad name), HSIPC_ENOENT, HSIPC_EPERM, HSIPC_ESYS.
+ */
+HSIPC_API int hsipc_unlink(const char *name) HSIPC_NOEXCEPT;
+
+/*
+ * Writes the region's effective configuration (inbox_capacity after
+ * rounding) to *out. out->struct_size must be set (hsipc_config_init).
+ * Errors: HSIPC_EINVAL (NULL or unknown struct_size).
+ */
+HSIPC_API int hsipc_region_config(hsipc_region *r, hsipc_config *out) HSIPC_NOEXCEPT;
+
+/* ---- Endpoints -------------------------------------------------------- */
+
+/*
+ * Creates this process's inbox `name` and registers it in the region's
+ * naming service. An endpoint whose process died is reaped rather than
+ * reported as existing.
+ * Errors: HSIPC_EINVAL (NULL, bad name), HSIPC_EEXIST, HSIPC_ENOMEM (no free
+ * endpoint slot even after reaping), HSIPC_ECORRUPT, HSIPC_ESYS.
+ */
+HSIPC_API int hsipc_endpoint_open(hsipc_region *r, const char *name,
+                                  hsipc_endpoint **out) HSIPC_NOEXCEPT;
+
+/*
+ * Closes the endpoint and frees the handle: messages queued to it return to
+ * the pools and its id becomes stale.
+ * Errors: HSIPC_EINVAL (NULL), HSIPC_ESYS.
+ */
+HSIPC_API int hsipc_endpoint_close(hsipc_endpoint *ep) HSIPC_NOEXCEPT;
+
+/* The endpoint's id, for hsipc_send_offset; 0 (never valid) for NULL. */
+HSIPC_API hsipc_id hsipc_endpoint_id(const hsipc_endpoint *ep) HSIPC_NOEXCEPT;
+
+/*
+ * Finds the id of the open endpoint `name`, from any process.
+ * Errors: HSIPC_EINVAL (NULL, bad name), HSIPC_ENOENT, HSIPC_ESYS.
+ */
+HSIPC_API int hsipc_lookup(hsipc_region *r, const char *name, hsipc_id *out) HSIPC_NOEXCEPT;
+
+/* ---- Buffers and messages --------------------------------------------- */
+
+/*
+ * Gives the calling process a buffer of at least `size` bytes from the
+ * smallest pool that fits and has a free buffer. Lock-free; no system call
+ * unless every fitting pool is exhausted, in which case dead processes are
+ * reaped and the allocation tried once more.
+ * Errors: HSIPC_EINVAL (NULL, size 0), HSIPC_ETOOBIG, HSIPC_ENOMEM.
+ */
+HSIPC_API int hsipc_alloc(hsipc_region *r, size_t size, hsipc_off *out) HSIPC_NOEXCEPT;
+
+/* The buffer's address in this mapping; NULL unless off is a live buffer of this process. */
+HSIPC_API void *hsipc_ptr(hsipc_region *r, hsipc_off off) HSIPC_NOEXCEPT;
+
+/* Usable bytes of the buffer; 0 unless off is a live buffer of this process. */
+HSIPC_API size_t hsipc_capacity(hsipc_region *r, hsipc_off off) HSIPC_NOEXCEPT;
+
+/*
+ * Appends buffer `off` (a buffer this process holds, allocated or received)
+ * with `length` declared bytes to the inbox of endpoint `to`. On HSIPC_OK
+ * the receiver owns the buffer and the sender must not touch it; on any
+ * error the sender still owns it. Never blocks; makes a system call only to
+ * wake a receiver that is asleep.
+ * Errors: HSIPC_EINVAL (NULL, length > capacity), HSIPC_EBADOFF, HSIPC_EPEER
+ * (closed, stale, dead or made-up id), HSIPC_EFULL, HSIPC_ECORRUPT.
+ */
+HSIPC_API int hsipc_send_offset(hsipc_endpoint *from, hsipc_id to, hsipc_off off,
+                                size_t length) HSIPC_NOEXCEPT;
+
+/*
+ * Takes the next message from the endpoint's inbox into *msg; the caller
+ * now owns msg->off. timeout_ns 0 checks once and never makes a system call;
+ * > 0 waits at most that long; HSIPC_FOREVER waits without limit. A waiting
+ * receiver spins briefly, then sleeps on a futex in the region. Messages
+ * from one sender arrive in the order sent. Entries a faulty peer wrote into
+ * the inbox that name no buffer queued to it are dropped.
+ * Errors: HSIPC_EINVAL (NULL, other negative timeout), HSIPC_EAGAIN,
+ * HSIPC_ECORRUPT (the inbox itself is damaged), HSIPC_ESYS.
+ */
+HSIPC_API int hsipc_poll(hsipc_endpoint *ep, hsipc_msg *msg, int64_t timeout_ns) HSIPC_NOEXCEPT;
+
+/*
+ * Returns a buffer the process holds to its pool. Lock-free, no system call.
+ * Errors: HSIPC_EINVAL (NULL), HSIPC_EBADOFF (double release, an offset from
+ * nowhere, or one held by another process; nothing changes).
+ */
+HSIPC_API int hsipc_release(hsipc_region *r, hsipc_off off) HSIPC_NOEXCEPT;
+
+/*
+ * Finds processes attached to the region that died (the kernel drops a lock
+ * each one holds, so pid reuse cannot fool it) and returns to the pools every
+ * buffer they held and every message queued to their endpoints, and frees
+ * their endpoint names. Messages they sent that sit in a live inbox stay.
+ * Returns the number of buffers and endpoints reclaimed (0 when nothing was
+ * dead), or an error.
+ * Errors: HSIPC_EINVAL (NULL), HSIPC_ECORRUPT, HSIPC_ESYS.
+ */
+HSIPC_API int hsipc_reap(hsipc_region *r) HSIPC_NOEXCEPT;
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* HSIPC_H */

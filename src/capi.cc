@@ -1,0 +1,143 @@
+// The C ABI: checks arguments, calls the core, and lets nothing escape.
+// Every function catches all exceptions (the core throws only std::bad_alloc
+// from containers, which becomes HSIPC_ENOMEM).
+#include "hsipc.h"
+
+#include "config.h"
+#include "message.h"
+#include "naming.h"
+#include "pool.h"
+#include "reap.h"
+#include "region.h"
+
+using hsipc::Endpoint;
+using hsipc::Region;
+
+namespace {
+
+template <class F>
+int guarded(F body) noexcept {
+    try {
+        return body();
+    } catch (...) {
+        return HSIPC_ENOMEM;
+    }
+}
+
+// The opaque C handles are the core's objects; the C types stay incomplete.
+Region* core(hsipc_region* r) { return reinterpret_cast<Region*>(r); }
+Endpoint* core(hsipc_endpoint* ep) { return reinterpret_cast<Endpoint*>(ep); }
+
+}  // namespace
+
+extern "C" {
+
+HSIPC_API const char* hsipc_strerror(int status) noexcept {
+#define HSIPC_STATUS_CASE_(name, value, sentence) \
+    case value:                                   \
+        return sentence;
+    switch (status) {
+        HSIPC_STATUS_MAP(HSIPC_STATUS_CASE_)
+        default:
+            return "unknown hsipc status code";
+    }
+#undef HSIPC_STATUS_CASE_
+}
+
+HSIPC_API uint32_t hsipc_version(void) noexcept { return HSIPC_VERSION; }
+
+HSIPC_API void hsipc_config_init(hsipc_config* cfg) noexcept {
+    if (cfg) hsipc::config_defaults(cfg);
+}
+
+HSIPC_API int hsipc_config_load(hsipc_config* cfg, const char* path) noexcept {
+    if (!cfg || !path) return HSIPC_EINVAL;
+    return guarded([&] { return hsipc::config_load_file(cfg, path); });
+}
+
+HSIPC_API int hsipc_attach(const char* name, const hsipc_config* cfg, hsipc_region** out) noexcept {
+    if (!name || !out) return HSIPC_EINVAL;
+    return guarded([&] {
+        Region* r;
+        int rc = hsipc::region_attach(name, cfg, &r);
+        if (rc == HSIPC_OK) *out = reinterpret_cast<hsipc_region*>(r);
+        return rc;
+    });
+}
+
+HSIPC_API int hsipc_detach(hsipc_region* r) noexcept {
+    if (!r) return HSIPC_EINVAL;
+    return guarded([&] { return hsipc::region_detach(core(r)); });
+}
+
+HSIPC_API int hsipc_unlink(const char* name) noexcept {
+    if (!name) return HSIPC_EINVAL;
+    return guarded([&] { return hsipc::region_unlink(name); });
+}
+
+HSIPC_API int hsipc_region_config(hsipc_region* r, hsipc_config* out) noexcept {
+    if (!r || !out || out->struct_size != sizeof(hsipc_config)) return HSIPC_EINVAL;
+    hsipc::config_from_stored(core(r)->layout.config, out);
+    return HSIPC_OK;
+}
+
+HSIPC_API int hsipc_endpoint_open(hsipc_region* r, const char* name, hsipc_endpoint** out) noexcept {
+    if (!r || !name || !out) return HSIPC_EINVAL;
+    return guarded([&] {
+        Endpoint* ep;
+        int rc = hsipc::endpoint_open(*core(r), name, &ep);
+        if (rc == HSIPC_OK) *out = reinterpret_cast<hsipc_endpoint*>(ep);
+        return rc;
+    });
+}
+
+HSIPC_API int hsipc_endpoint_close(hsipc_endpoint* ep) noexcept {
+    if (!ep) return HSIPC_EINVAL;
+    return guarded([&] { return hsipc::endpoint_close(core(ep)); });
+}
+
+HSIPC_API hsipc_id hsipc_endpoint_id(const hsipc_endpoint* ep) noexcept { return ep ? reinterpret_cast<const Endpoint*>(ep)->id : 0; }
+
+HSIPC_API int hsipc_lookup(hsipc_region* r, const char* name, hsipc_id* out) noexcept {
+    if (!r || !name || !out) return HSIPC_EINVAL;
+    return guarded([&] { return hsipc::endpoint_lookup(*core(r), name, out); });
+}
+
+HSIPC_API int hsipc_alloc(hsipc_region* r, size_t size, hsipc_off* out) noexcept {
+    if (!r || !out) return HSIPC_EINVAL;
+    return guarded([&] { return hsipc::pool_alloc(*core(r), size, out); });
+}
+
+HSIPC_API void* hsipc_ptr(hsipc_region* r, hsipc_off off) noexcept {
+    uint32_t index;
+    if (!r || hsipc::held_buffer(*core(r), off, &index) != HSIPC_OK) return nullptr;
+    return core(r)->base + off;
+}
+
+HSIPC_API size_t hsipc_capacity(hsipc_region* r, hsipc_off off) noexcept {
+    uint32_t index;
+    if (!r || hsipc::held_buffer(*core(r), off, &index) != HSIPC_OK) return 0;
+    return size_t(hsipc::buffer_capacity(core(r)->layout, index));
+}
+
+HSIPC_API int hsipc_send_offset(hsipc_endpoint* from, hsipc_id to, hsipc_off off, size_t length) noexcept {
+    if (!from) return HSIPC_EINVAL;
+    return hsipc::message_send(*core(from), to, off, length);  // allocates nothing, cannot throw
+}
+
+HSIPC_API int hsipc_poll(hsipc_endpoint* ep, hsipc_msg* msg, int64_t timeout_ns) noexcept {
+    if (!ep || !msg) return HSIPC_EINVAL;
+    return hsipc::message_poll(*core(ep), msg, timeout_ns);  // allocates nothing, cannot throw
+}
+
+HSIPC_API int hsipc_release(hsipc_region* r, hsipc_off off) noexcept {
+    if (!r) return HSIPC_EINVAL;
+    return hsipc::pool_release(*core(r), off);
+}
+
+HSIPC_API int hsipc_reap(hsipc_region* r) noexcept {
+    if (!r) return HSIPC_EINVAL;
+    return guarded([&] { return hsipc::reap(*core(r)); });
+}
+
+}  // extern "C"

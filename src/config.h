@@ -1,0 +1,26 @@
+// Configurations: defaults, validation, and the stored configuration file.
+#pragma once
+
+#include "hsipc.h"
+#include "layout.h"
+
+namespace hsipc {
+
+void config_defaults(hsipc_config* cfg);
+
+// Checks cfg against every limit (see hsipc.h) and produces the form stored
+// in a region header: inbox capacity rounded up, process slots derived, and
+// the whole region small enough. HSIPC_OK or HSIPC_EINVAL.
+int config_to_stored(const hsipc_config& cfg, StoredConfig* out);
+
+// The public struct for a stored (already validated) configuration.
+void config_from_stored(const StoredConfig& stored, hsipc_config* out);
+
+// Overlays the file at `path` on *cfg; *cfg unchanged on any error.
+int config_load_file(hsipc_config* cfg, const char* path);
+
+// The configuration hsipc_attach creates with when given NULL: defaults,
+// overlaid with the file named by HSIPC_CONFIG where that is set.
+int config_for_null(hsipc_config* out);
+
+}  // namespace hsipc

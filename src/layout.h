@@ -1,0 +1,197 @@
+// The region as a file format: what lies where in the shared memory object.
+// docs/region-format.md describes the same layout for humans; a change here
+// that moves or resizes anything bumps kLayoutVersion.
+//
+// Everything in the region is plain data, atomics and offsets: no pointers,
+// so every process can map it at its own address. Nothing read from the
+// region is trusted: readers load a value once into a local and check it.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "hsipc.h"
+
+namespace hsipc {
+
+constexpr char kMagic[8] = {'H', 'S', 'I', 'P', 'C', 'R', 'G', 'N'};
+constexpr uint32_t kLayoutVersion = 1;
+constexpr uint64_t kCacheLine = 64;
+constexpr uint64_t kPage = 4096;
+
+// Limits on configurations (also in hsipc.h and docs/configuration).
+constexpr uint32_t kMaxEndpoints = 4096;
+constexpr uint32_t kMaxInboxCapacity = 1u << 20;
+constexpr uint64_t kMaxBufferSize = 1ull << 30;
+constexpr uint64_t kMaxTotalBuffers = 16000000;  // fits the 24-bit inbox entry
+constexpr uint64_t kMaxRegionSize = 1ull << 40;
+constexpr uint32_t kMinProcessSlots = 64;
+
+// The configuration as stored in the region header: fixed layout, independent
+// of the public struct so the public struct may grow.
+struct StoredPool {
+    uint64_t buffer_size;
+    uint32_t buffer_count;
+    uint32_t reserved;
+};
+
+struct StoredConfig {
+    uint32_t max_endpoints;
+    uint32_t inbox_capacity;  // a power of two
+    uint32_t pool_count;
+    uint32_t process_slots;
+    uint32_t mode;
+    uint32_t reserved;
+    StoredPool pools[HSIPC_MAX_POOLS];
+};
+
+// Page 0 of the region. Written once by the creator before the object gets
+// its name, except lock_dirty.
+struct RegionHeader {
+    char magic[8];
+    uint32_t layout_version;
+    uint32_t header_size;  // sizeof(RegionHeader)
+    uint64_t fingerprint;  // layout_fingerprint() of the creator's build
+    uint64_t total_size;   // bytes of the object
+    StoredConfig config;
+    uint32_t creator_pid;  // informational only
+    uint32_t reserved;
+    // 1 while some process holds the region lock; finding it set on taking
+    // the lock means the previous holder died inside (see region_lock.cc).
+    alignas(kCacheLine) std::atomic<uint32_t> lock_dirty;
+};
+
+// One per process that may attach. The process owns slot i while it holds an
+// open-file-description lock on byte kProcessLockByte0 + i of the object;
+// the kernel drops that lock when the process dies, however it dies.
+enum ProcessState : uint32_t { kProcessFree = 0, kProcessLive = 1 };
+
+struct alignas(kCacheLine) ProcessSlot {
+    std::atomic<uint32_t> state;
+    std::atomic<uint32_t> gen;  // bumped at every claim, so (slot, gen) names one process
+    std::atomic<int32_t> pid;   // informational only (pids are reused)
+};
+
+constexpr uint64_t kRegionLockByte = 0;
+constexpr uint64_t kProcessLockByte0 = 1;
+
+// One per endpoint: a descriptor, the receiver's futex word and the senders'
+// tail hint, each on its own cache line so senders and receiver never write
+// the same line except through the inbox ring itself.
+enum EndpointState : uint32_t {
+    kEndpointFree = 0,
+    kEndpointOpening = 1,
+    kEndpointOpen = 2,
+    kEndpointClosing = 3,
+};
+
+struct alignas(kCacheLine) EndpointSlot {
+    // Descriptor: written under the region lock only.
+    std::atomic<uint32_t> state;
+    std::atomic<uint32_t> gen;  // 1 .. kEndpointGenMask; changes at every close
+    std::atomic<uint32_t> owner_slot;
+    std::atomic<uint32_t> owner_gen;
+    char name[HSIPC_NAME_MAX + 1];  // NUL-padded
+    // Receiver-written: 1 while the receiver sleeps (or is about to) in
+    // FUTEX_WAIT on this word; senders wake it only when they see 1.
+    alignas(kCacheLine) std::atomic<uint32_t> sleeping;
+    // Sender-written: a position at or before the inbox's next free one.
+    // Only a hint; correctness never depends on it.
+    alignas(kCacheLine) std::atomic<uint32_t> tail_hint;
+};
+
+// Per-buffer header, one cache line each and apart from the payloads, so a
+// sender writing payload never shares a line with someone's header.
+struct alignas(kCacheLine) BufferHeader {
+    std::atomic<uint64_t> owner;  // see owner word below
+    std::atomic<uint64_t> length;
+    std::atomic<uint32_t> from;         // sender endpoint id
+    std::atomic<uint32_t> sender_slot;  // sender process while kOwnerQueued
+    std::atomic<uint32_t> sender_gen;
+};
+
+static_assert(sizeof(ProcessSlot) == 64);
+static_assert(sizeof(EndpointSlot) == 256);
+static_assert(sizeof(BufferHeader) == 64);
+static_assert(sizeof(RegionHeader) <= kPage);
+static_assert(std::atomic<uint64_t>::is_always_lock_free);
+static_assert(std::atomic<uint32_t>::is_always_lock_free);
+
+// ---- Owner word: who holds a buffer ---------------------------------------
+// bits 62..63 kind, 32..61 index, 0..31 generation.
+//   free             0
+//   held(slot, gen)  allocated or received by process (slot, gen)
+//   queued(ep, gen)  sent to endpoint (ep, gen); sender_* name the sender
+// Every change of holder is one compare-and-swap of this word, so a process
+// that dies at any instruction leaves the buffer with exactly one holder.
+enum OwnerKind : uint64_t { kOwnerFree = 0, kOwnerHeld = 1, kOwnerQueued = 2 };
+
+constexpr uint64_t owner_word(OwnerKind kind, uint32_t index, uint32_t gen) {
+    return (uint64_t(kind) << 62) | (uint64_t(index & 0x3fffffffu) << 32) | gen;
+}
+constexpr OwnerKind owner_kind(uint64_t w) { return OwnerKind(w >> 62); }
+constexpr uint32_t owner_index(uint64_t w) { return uint32_t(w >> 32) & 0x3fffffffu; }
+constexpr uint32_t owner_gen(uint64_t w) { return uint32_t(w); }
+
+// ---- Endpoint ids -----------------------------------------------------------
+// id = gen << 13 | (index + 1): never 0, and a closed endpoint's id goes stale
+// because its slot's gen changes.
+constexpr uint32_t kEndpointIndexBits = 13;
+constexpr uint32_t kEndpointGenMask = (1u << (32 - kEndpointIndexBits)) - 1;
+
+constexpr hsipc_id make_endpoint_id(uint32_t index, uint32_t gen) {
+    return (gen << kEndpointIndexBits) | (index + 1);
+}
+constexpr uint32_t next_endpoint_gen(uint32_t gen) {
+    uint32_t next = (gen + 1) & kEndpointGenMask;
+    return next == 0 ? 1 : next;
+}
+
+// ---- Inbox entries ----------------------------------------------------------
+// A slot of an inbox ring: bits 32..63 the position (sequence) the slot is
+// for, 24..31 the low bits of the endpoint gen it was made for, 0..23 the
+// content: 0 empty, kEntryClosed closed, else global buffer index + 1.
+constexpr uint32_t kEntryClosed = 0xffffff;
+
+constexpr uint64_t entry_word(uint32_t seq, uint32_t gen, uint32_t content) {
+    return (uint64_t(seq) << 32) | (uint64_t(gen & 0xff) << 24) | (content & 0xffffff);
+}
+constexpr uint32_t entry_seq(uint64_t e) { return uint32_t(e >> 32); }
+constexpr uint32_t entry_gen(uint64_t e) { return uint32_t(e >> 24) & 0xff; }
+constexpr uint32_t entry_content(uint64_t e) { return uint32_t(e) & 0xffffff; }
+
+// ---- Where things lie ---------------------------------------------------------
+// Computed from a validated StoredConfig, never read from the region, so a
+// peer cannot move anything by scribbling on the header.
+struct PoolLayout {
+    uint64_t buffer_size;  // usable bytes
+    uint64_t stride;       // buffer_size rounded up to a cache line
+    uint32_t count;
+    uint32_t first;        // global index of its first buffer
+    uint64_t payload_off;  // offset of its first payload
+};
+
+struct Layout {
+    StoredConfig config;
+    uint32_t total_buffers;
+    uint64_t process_table_off;
+    uint64_t endpoint_table_off;
+    uint64_t rings_off;
+    uint64_t ring_bytes;  // per endpoint, a multiple of a cache line
+    uint64_t buffer_headers_off;
+    PoolLayout pools[HSIPC_MAX_POOLS];
+    uint64_t total_size;
+};
+
+// Fills *out from cfg; false where the sizes overflow kMaxRegionSize.
+bool compute_layout(const StoredConfig& cfg, Layout* out);
+
+// Hash of everything that must agree between two builds sharing a region:
+// struct sizes and offsets, pointer width, byte order.
+uint64_t layout_fingerprint();
+
+// process_slots for a given max_endpoints.
+uint32_t process_slots_for(uint32_t max_endpoints);
+
+}  // namespace hsipc

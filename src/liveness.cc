@@ -1,0 +1,157 @@
+#include "liveness.h"
+
+#include <pthread.h>
+
+#include <cerrno>
+#include <vector>
+
+#include "pool.h"
+#include "reap.h"
+#include "region_lock.h"
+
+namespace hsipc {
+namespace {
+
+// This process's attachments, one per region object, so that all handles to
+// one region share one process slot.
+std::mutex g_registry_mutex;
+std::vector<ProcessAttachment*>* g_registry = new std::vector<ProcessAttachment*>();  // never freed: used at exit
+std::once_flag g_atfork_once;
+
+// A forked child must not keep its parent's slots alive (the inherited
+// descriptor shares the parent's lock) nor reuse them: it starts afresh.
+// Its copies of the parent's handles must not be used (see hsipc.h).
+void atfork_prepare() { g_registry_mutex.lock(); }
+void atfork_parent() { g_registry_mutex.unlock(); }
+void atfork_child() {
+    for (ProcessAttachment* a : *g_registry) {
+        os::close_fd(a->lock_fd);
+        a->lock_fd = -1;
+    }
+    g_registry->clear();  // the records leak in the child, deliberately
+    g_registry_mutex.unlock();
+}
+
+// Claims a free process slot: the kernel lock on its byte decides which
+// process gets it; the region lock orders the bookkeeping.
+int claim_process_slot(Region& r, ProcessAttachment& a) {
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t i = 0; i < r.process_slots(); i++) {
+            int err = os::try_lock_byte(a.lock_fd, kProcessLockByte0 + i);
+            if (err == EAGAIN) continue;
+            if (err != 0) {
+                errno = err;
+                return HSIPC_ESYS;
+            }
+            RegionLock lock(r);
+            if (lock.status() != HSIPC_OK) {
+                os::unlock_byte(a.lock_fd, kProcessLockByte0 + i);
+                return lock.status();
+            }
+            ProcessSlot& s = r.process_slot(i);
+            // Still marked live: its process died unreaped. Our lock on its
+            // byte makes it look dead to reap_locked, which reclaims it.
+            if (s.state.load(std::memory_order_relaxed) != kProcessFree) reap_locked(r);
+            uint32_t gen = s.gen.load(std::memory_order_relaxed) + 1;
+            if (gen == 0) gen = 1;
+            s.gen.store(gen, std::memory_order_relaxed);
+            s.pid.store(os::current_pid(), std::memory_order_relaxed);
+            s.state.store(kProcessLive, std::memory_order_release);
+            a.slot = i;
+            a.gen = gen;
+            return HSIPC_OK;
+        }
+        // Every slot is locked: only reaping can free one, and only if a
+        // slot's process died; the kernel then already dropped its lock,
+        // so a second pass is all that can help.
+        if (pass == 0) {
+            (void)reap(r);
+        }
+    }
+    return HSIPC_ENOMEM;
+}
+
+}  // namespace
+
+int attach_process(Region& r, int fd, const os::FileInfo& info) {
+    std::call_once(g_atfork_once, [] { pthread_atfork(atfork_prepare, atfork_parent, atfork_child); });
+    std::lock_guard<std::mutex> guard(g_registry_mutex);
+    for (ProcessAttachment* a : *g_registry) {
+        if (a->dev == info.dev && a->ino == info.ino) {
+            os::close_fd(fd);  // the existing descriptor holds our locks
+            a->handles++;
+            r.process = a;
+            r.held_word = owner_word(kOwnerHeld, a->slot, a->gen);
+            return HSIPC_OK;
+        }
+    }
+    auto* a = new (std::nothrow) ProcessAttachment();
+    if (!a) {
+        os::close_fd(fd);
+        return HSIPC_ENOMEM;
+    }
+    a->dev = info.dev;
+    a->ino = info.ino;
+    a->lock_fd = fd;
+    r.process = a;
+    int rc;
+    try {
+        g_registry->reserve(g_registry->size() + 1);
+        rc = claim_process_slot(r, *a);
+    } catch (...) {
+        rc = HSIPC_ENOMEM;
+    }
+    if (rc != HSIPC_OK) {
+        int saved = errno;
+        os::close_fd(fd);  // drops any byte lock taken
+        delete a;
+        r.process = nullptr;
+        errno = saved;
+        return rc;
+    }
+    a->handles = 1;
+    r.held_word = owner_word(kOwnerHeld, a->slot, a->gen);
+    g_registry->push_back(a);
+    return HSIPC_OK;
+}
+
+void detach_process(Region& r) {
+    ProcessAttachment* a = r.process;
+    if (!a) return;
+    std::lock_guard<std::mutex> guard(g_registry_mutex);
+    if (--a->handles > 0) return;
+    // The last handle: give back what the process still holds, then the
+    // slot. Were we to die half-way, the reaper would finish this.
+    for (uint32_t b = 0; b < r.layout.total_buffers; b++) buffer_free_if(r, b, r.held_word);
+    {
+        RegionLock lock(r);
+        ProcessSlot& s = r.process_slot(a->slot);
+        if (lock.status() == HSIPC_OK && s.gen.load(std::memory_order_relaxed) == a->gen) {
+            s.state.store(kProcessFree, std::memory_order_release);
+        }
+    }
+    for (size_t i = 0; i < g_registry->size(); i++) {
+        if ((*g_registry)[i] == a) {
+            (*g_registry)[i] = g_registry->back();
+            g_registry->pop_back();
+            break;
+        }
+    }
+    os::close_fd(a->lock_fd);  // releases the slot's kernel lock
+    delete a;
+    r.process = nullptr;
+}
+
+bool process_alive(Region& r, uint32_t slot, uint32_t gen) {
+    if (slot >= r.process_slots()) return false;
+    ProcessSlot& s = r.process_slot(slot);
+    if (s.state.load(std::memory_order_acquire) != kProcessLive || s.gen.load(std::memory_order_relaxed) != gen) {
+        return false;
+    }
+    if (slot == r.process->slot) return gen == r.process->gen;
+    bool held = true;  // on error, assume alive: never reclaim from the living
+    os::byte_locked_elsewhere(r.process->lock_fd, kProcessLockByte0 + slot, &held);
+    return held;
+}
+
+}  // namespace hsipc

@@ -1,0 +1,36 @@
+// Who is alive: each attached process holds a kernel lock on its slot's byte
+// of the region object, which the kernel drops when it dies, so a reaper
+// asks the kernel instead of trusting pids (which are reused).
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+
+#include "os.h"
+#include "region.h"
+
+namespace hsipc {
+
+// This process's one attachment to a region object, shared by all its
+// handles to that region (ownership of buffers is per process).
+struct ProcessAttachment {
+    uint64_t dev = 0, ino = 0;
+    int lock_fd = -1;  // its open file description holds the locks
+    uint32_t slot = UINT32_MAX;
+    uint32_t gen = 0;
+    int handles = 0;
+    std::mutex region_lock_mutex;  // OFD locks do not exclude our own threads
+};
+
+// Joins r to this process's attachment for the object behind `fd`, claiming
+// a process slot for the first handle. Takes `fd` either way.
+int attach_process(Region& r, int fd, const os::FileInfo& info);
+
+// Drops r's share; the last handle returns every buffer the process still
+// holds and frees the slot, as if the process had died.
+void detach_process(Region& r);
+
+// Under the region lock: is process (slot, gen) attached and alive?
+bool process_alive(Region& r, uint32_t slot, uint32_t gen);
+
+}  // namespace hsipc

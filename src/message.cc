@@ -1,0 +1,99 @@
+#include "message.h"
+
+#include "inbox.h"
+#include "naming.h"
+#include "pool.h"
+#include "wait.h"
+
+namespace hsipc {
+namespace {
+
+// One look at the inbox. Drops entries a faulty peer made that do not name
+// a buffer queued to us, reporting HSIPC_ECORRUPT for each.
+int take_one(Endpoint& ep, hsipc_msg* msg) {
+    Region& r = *ep.region;
+    const InboxView inbox = endpoint_inbox(r, ep.index, ep.gen);
+    uint32_t content;
+    int rc = inbox_peek(inbox, ep.head, &content);
+    if (rc == HSIPC_EAGAIN) return rc;
+    if (rc != HSIPC_OK) {
+        if (inbox_skip_damaged(inbox, ep.head)) ep.head++;
+        return HSIPC_ECORRUPT;
+    }
+    const uint32_t b = content - 1;
+    bool taken = false;
+    uint64_t length = 0;
+    hsipc_id from = 0;
+    if (b < r.layout.total_buffers) {
+        BufferHeader& h = r.buffer(b);
+        uint64_t queued = owner_word(kOwnerQueued, ep.index, ep.gen);
+        // Take the buffer before freeing the slot: the reaper relies on
+        // "not in an inbox" meaning "never published or already taken".
+        // acquire: the sender's header and payload writes happen-before.
+        taken = h.owner.compare_exchange_strong(queued, r.held_word, std::memory_order_acquire,
+                                                std::memory_order_relaxed);
+        if (taken) {
+            length = h.length.load(std::memory_order_relaxed);
+            from = h.from.load(std::memory_order_relaxed);
+            if (length > buffer_capacity(r.layout, b)) {
+                buffer_free_if(r, b, r.held_word);
+                taken = false;
+            }
+        }
+    }
+    inbox_consume(inbox, ep.head);
+    ep.head++;
+    if (!taken) return HSIPC_ECORRUPT;
+    const uint64_t off = buffer_offset(r.layout, b);
+    *msg = hsipc_msg{off, length, from, r.base + off};
+    return HSIPC_OK;
+}
+
+}  // namespace
+
+int message_send(Endpoint& from, hsipc_id to, hsipc_off off, size_t length) {
+    Region& r = *from.region;
+    uint32_t b;
+    if (held_buffer(r, off, &b) != HSIPC_OK) return HSIPC_EBADOFF;
+    if (length > buffer_capacity(r.layout, b)) return HSIPC_EINVAL;
+    uint32_t index, gen;
+    if (!endpoint_id_decode(r, to, &index, &gen)) return HSIPC_EPEER;
+    EndpointSlot& dest = r.endpoint_slot(index);
+    if (dest.state.load(std::memory_order_acquire) != kEndpointOpen || dest.gen.load(std::memory_order_relaxed) != gen) {
+        return HSIPC_EPEER;
+    }
+    BufferHeader& h = r.buffer(b);
+    h.length.store(length, std::memory_order_relaxed);
+    h.from.store(from.id, std::memory_order_relaxed);
+    h.sender_slot.store(owner_index(r.held_word), std::memory_order_relaxed);
+    h.sender_gen.store(owner_gen(r.held_word), std::memory_order_relaxed);
+    // Mark it queued before publishing it: from here a reaper that finds us
+    // dead frees it unless it sits in the inbox. release: the fields above
+    // reach whoever acquires the owner word.
+    uint64_t held = r.held_word;
+    const uint64_t queued = owner_word(kOwnerQueued, index, gen);
+    if (!h.owner.compare_exchange_strong(held, queued, std::memory_order_release, std::memory_order_relaxed)) {
+        return HSIPC_EBADOFF;  // another thread of ours sent or released it meanwhile
+    }
+    int rc = inbox_push(endpoint_inbox(r, index, gen), dest.tail_hint, b + 1);
+    if (rc != HSIPC_OK) {
+        // Not published: take it back. Only a scribbled owner word can
+        // make this fail (a reaper frees an unpublished buffer only for a
+        // dead sender, and we are alive).
+        uint64_t expected = queued;
+        if (!h.owner.compare_exchange_strong(expected, r.held_word, std::memory_order_relaxed)) return HSIPC_ECORRUPT;
+        return rc;
+    }
+    wake_if_sleeping(dest.sleeping);
+    return HSIPC_OK;
+}
+
+int message_poll(Endpoint& ep, hsipc_msg* msg, int64_t timeout_ns) {
+    if (timeout_ns < 0 && timeout_ns != HSIPC_FOREVER) return HSIPC_EINVAL;
+    int rc = take_one(ep, msg);
+    if (rc != HSIPC_EAGAIN || timeout_ns == 0) return rc;
+    EndpointSlot& slot = ep.region->endpoint_slot(ep.index);
+    return wait_until(slot.sleeping, timeout_ns, [&] { return take_one(ep, msg); });
+}
+
+}  // namespace hsipc

@@ -1,0 +1,12 @@
+// Sending and receiving: the hot path. Lock-free, and no system call except
+// the wake of a receiver that announced it sleeps.
+#pragma once
+
+#include "region.h"
+
+namespace hsipc {
+
+int message_send(Endpoint& from, hsipc_id to, hsipc_off off, size_t length);
+int message_poll(Endpoint& ep, hsipc_msg* msg, int64_t timeout_ns);
+
+}  // namespace hsipc

@@ -1,0 +1,169 @@
+#include "naming.h"
+
+#include <cstring>
+
+#include "inbox.h"
+#include "liveness.h"
+#include "pool.h"
+#include "reap.h"
+#include "region_lock.h"
+
+namespace hsipc {
+namespace {
+
+bool name_matches(const EndpointSlot& e, const char* name, size_t len) {
+    // The stored name may be scribbled: compare bytes, never trust a NUL.
+    return std::memcmp(e.name, name, len) == 0 && e.name[len] == '\0';
+}
+
+bool owner_alive(Region& r, const EndpointSlot& e) {
+    return process_alive(r, e.owner_slot.load(std::memory_order_relaxed), e.owner_gen.load(std::memory_order_relaxed));
+}
+
+// Under the lock: the index of the open endpoint called `name`, reaping it
+// first where its process is dead. -1 where there is none (after reaping).
+int find_open_endpoint(Region& r, const char* name, size_t len, int* reap_status) {
+    *reap_status = HSIPC_OK;
+    for (uint32_t i = 0; i < r.max_endpoints(); i++) {
+        EndpointSlot& e = r.endpoint_slot(i);
+        if (e.state.load(std::memory_order_acquire) != kEndpointOpen || !name_matches(e, name, len)) continue;
+        if (owner_alive(r, e)) return int(i);
+        int reaped = reap_locked(r);
+        if (reaped < 0) {
+            *reap_status = reaped;
+            return -1;
+        }
+        // Reaping closes it unless its owner is attached in a way reap_locked
+        // cannot prove dead (a scribbled owner): close it ourselves then.
+        if (e.state.load(std::memory_order_acquire) == kEndpointOpen) endpoint_close_locked(r, i);
+    }
+    return -1;
+}
+
+int free_endpoint_slot(Region& r) {
+    for (uint32_t i = 0; i < r.max_endpoints(); i++) {
+        if (r.endpoint_slot(i).state.load(std::memory_order_relaxed) == kEndpointFree) return int(i);
+    }
+    return -1;
+}
+
+}  // namespace
+
+InboxView endpoint_inbox(const Region& r, uint32_t index, uint32_t gen) {
+    return InboxView{r.ring(index), r.inbox_capacity(), gen};
+}
+
+bool endpoint_id_decode(const Region& r, hsipc_id id, uint32_t* index, uint32_t* gen) {
+    uint32_t slot_plus_one = id & ((1u << kEndpointIndexBits) - 1);
+    if (slot_plus_one == 0 || slot_plus_one > r.max_endpoints()) return false;
+    *index = slot_plus_one - 1;
+    *gen = id >> kEndpointIndexBits;
+    return *gen != 0;
+}
+
+int endpoint_open(Region& r, const char* name, Endpoint** out) {
+    if (!valid_name(name)) return HSIPC_EINVAL;
+    size_t len = std::strlen(name);
+    auto* ep = new (std::nothrow) Endpoint{};
+    if (!ep) return HSIPC_ENOMEM;
+    {
+        std::lock_guard<std::mutex> handle_guard(r.endpoints_mutex);
+        try {
+            r.endpoints.reserve(r.endpoints.size() + 1);
+        } catch (...) {
+            delete ep;
+            return HSIPC_ENOMEM;
+        }
+        RegionLock lock(r);
+        if (lock.status() != HSIPC_OK) {
+            delete ep;
+            return lock.status();
+        }
+        int reap_status;
+        if (find_open_endpoint(r, name, len, &reap_status) >= 0 || reap_status != HSIPC_OK) {
+            delete ep;
+            return reap_status != HSIPC_OK ? reap_status : HSIPC_EEXIST;
+        }
+        int index = free_endpoint_slot(r);
+        if (index < 0 && reap_locked(r) > 0) index = free_endpoint_slot(r);
+        if (index < 0) {
+            delete ep;
+            return HSIPC_ENOMEM;
+        }
+        EndpointSlot& e = r.endpoint_slot(uint32_t(index));
+        uint32_t gen = e.gen.load(std::memory_order_relaxed) & kEndpointGenMask;
+        if (gen == 0) gen = 1;
+        // Opening -> open: a holder that dies between leaves "opening",
+        // which repair_after_owner_death frees.
+        e.state.store(kEndpointOpening, std::memory_order_relaxed);
+        e.gen.store(gen, std::memory_order_relaxed);
+        e.owner_slot.store(r.process->slot, std::memory_order_relaxed);
+        e.owner_gen.store(r.process->gen, std::memory_order_relaxed);
+        std::memset(e.name, 0, sizeof e.name);
+        std::memcpy(e.name, name, len);
+        e.sleeping.store(0, std::memory_order_relaxed);
+        e.tail_hint.store(0, std::memory_order_relaxed);
+        inbox_reset(endpoint_inbox(r, uint32_t(index), gen));
+        // release: senders that see "open" (acquire) see the reset inbox.
+        e.state.store(kEndpointOpen, std::memory_order_release);
+        *ep = Endpoint{&r, uint32_t(index), gen, make_endpoint_id(uint32_t(index), gen), 0};
+        r.endpoints.push_back(ep);
+    }
+    *out = ep;
+    return HSIPC_OK;
+}
+
+int endpoint_close_locked(Region& r, uint32_t index) {
+    EndpointSlot& e = r.endpoint_slot(index);
+    uint32_t gen = e.gen.load(std::memory_order_relaxed);
+    e.state.store(kEndpointClosing, std::memory_order_relaxed);
+    int freed = 0;
+    inbox_close(endpoint_inbox(r, index, gen), [&](uint32_t content) {
+        uint32_t b = content - 1;
+        if (b < r.layout.total_buffers && buffer_free_if(r, b, owner_word(kOwnerQueued, index, gen))) freed++;
+    });
+    // A new gen makes every id of the closed endpoint stale.
+    e.gen.store(next_endpoint_gen(gen), std::memory_order_relaxed);
+    std::memset(e.name, 0, sizeof e.name);
+    e.state.store(kEndpointFree, std::memory_order_release);
+    return freed;
+}
+
+int endpoint_close(Endpoint* ep) {
+    Region& r = *ep->region;
+    int rc = HSIPC_OK;
+    {
+        std::lock_guard<std::mutex> handle_guard(r.endpoints_mutex);
+        RegionLock lock(r);
+        rc = lock.status();
+        EndpointSlot& e = r.endpoint_slot(ep->index);
+        // Only while it is still ours: a reaper may have closed it already.
+        if (rc == HSIPC_OK && e.state.load(std::memory_order_relaxed) == kEndpointOpen &&
+            e.gen.load(std::memory_order_relaxed) == ep->gen) {
+            endpoint_close_locked(r, ep->index);
+        }
+        for (size_t i = 0; i < r.endpoints.size(); i++) {
+            if (r.endpoints[i] == ep) {
+                r.endpoints[i] = r.endpoints.back();
+                r.endpoints.pop_back();
+                break;
+            }
+        }
+    }
+    delete ep;
+    return rc;
+}
+
+int endpoint_lookup(Region& r, const char* name, hsipc_id* out) {
+    if (!valid_name(name)) return HSIPC_EINVAL;
+    RegionLock lock(r);
+    if (lock.status() != HSIPC_OK) return lock.status();
+    int reap_status;
+    int index = find_open_endpoint(r, name, std::strlen(name), &reap_status);
+    if (reap_status != HSIPC_OK) return reap_status;
+    if (index < 0) return HSIPC_ENOENT;
+    *out = make_endpoint_id(uint32_t(index), r.endpoint_slot(uint32_t(index)).gen.load(std::memory_order_relaxed));
+    return HSIPC_OK;
+}
+
+}  // namespace hsipc

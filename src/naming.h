@@ -1,0 +1,25 @@
+// The naming service: endpoint names to inboxes, in the region's endpoint
+// table. Every change happens under the region lock; senders read an
+// endpoint's state and gen without it.
+#pragma once
+
+#include "region.h"
+
+namespace hsipc {
+
+int endpoint_open(Region& r, const char* name, Endpoint** out);
+int endpoint_close(Endpoint* ep);  // frees ep
+int endpoint_lookup(Region& r, const char* name, hsipc_id* out);
+
+// Under the region lock: closes endpoint slot `index` whoever owns it,
+// returning its queued messages' buffers to the pools. Returns how many.
+int endpoint_close_locked(Region& r, uint32_t index);
+
+// The inbox of endpoint slot `index` as made for `gen`.
+struct InboxView;
+InboxView endpoint_inbox(const Region& r, uint32_t index, uint32_t gen);
+
+// The slot index an id names, or false for ids that cannot be valid.
+bool endpoint_id_decode(const Region& r, hsipc_id id, uint32_t* index, uint32_t* gen);
+
+}  // namespace hsipc

@@ -1,0 +1,71 @@
+// The operating system behind one interface: shared memory objects, mapping,
+// kernel-held byte locks, futexes and clocks. Nothing else in the core
+// includes a system header. Functions return 0 or an errno value and leave
+// errno alone on success.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace hsipc::os {
+
+// ---- Shared memory objects ----------------------------------------------
+std::string shm_path(const char* object_name);  // "/dev/shm/" + name
+
+struct FileInfo {
+    bool regular;
+    uint64_t size;
+    uint32_t uid;
+    uint32_t gid;
+    uint32_t mode;  // permission bits
+    uint64_t dev;
+    uint64_t ino;
+};
+
+// Opens an existing object read-write without following a symlink (ELOOP).
+int open_object(const std::string& path, int* fd);
+int stat_fd(int fd, FileInfo* info);
+// True where the mode bits of `info` grant this process's effective
+// credentials read and write (the owner class where it owns the file).
+bool mode_grants_rw(const FileInfo& info);
+// An unnamed object in the shm directory with exactly `mode` (umask does not
+// apply) and `size` bytes reserved, so touching them cannot SIGBUS later.
+int create_unnamed_object(uint32_t mode, uint64_t size, int* fd);
+// Gives the unnamed object `fd` the name `path`; EEXIST where it has one.
+int publish_object(int fd, const std::string& path);
+int unlink_object(const std::string& path);
+void close_fd(int fd);
+
+// ---- Mapping ---------------------------------------------------------------
+int map_shared(int fd, uint64_t size, void** addr);
+void unmap(void* addr, uint64_t size);
+
+// ---- Kernel-held byte locks (open file description locks) ------------------
+// Held per open file description, dropped by the kernel when the last
+// descriptor of it closes, including at process death.
+int try_lock_byte(int fd, uint64_t byte);  // 0, or EAGAIN when held elsewhere
+void unlock_byte(int fd, uint64_t byte);
+// *held: whether another open file description holds the byte.
+int byte_locked_elsewhere(int fd, uint64_t byte, bool* held);
+
+// ---- Futex on a word in shared memory (never FUTEX_PRIVATE_FLAG) -----------
+// Sleeps while *word == expected, until woken or the CLOCK_MONOTONIC
+// deadline (ns; < 0 means none). Returns 0, ETIMEDOUT, EAGAIN or EINTR.
+int futex_wait(const uint32_t* word, uint32_t expected, int64_t deadline_ns);
+void futex_wake_one(uint32_t* word);
+
+// ---- Clocks and small things -------------------------------------------------
+int64_t monotonic_ns();  // vDSO: no system call
+void sleep_ns(int64_t ns);
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+}
+int current_pid();
+uint32_t effective_uid();
+
+}  // namespace hsipc::os

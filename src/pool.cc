@@ -1,0 +1,102 @@
+#include "pool.h"
+
+#include "reap.h"
+
+namespace hsipc {
+namespace {
+
+// One pass over pool p from this handle's cursor; false when it is empty.
+bool claim_from_pool(Region& r, uint32_t p, uint64_t held, uint32_t* index) {
+    const PoolLayout& pool = r.layout.pools[p];
+    uint32_t start = r.alloc_cursor[p].load(std::memory_order_relaxed);
+    if (start >= pool.count) start = 0;
+    for (uint32_t k = 0; k < pool.count; k++) {
+        uint32_t i = start + k < pool.count ? start + k : start + k - pool.count;
+        std::atomic<uint64_t>& owner = r.buffer(pool.first + i).owner;
+        uint64_t expected = kOwnerFree;
+        // Plain load first so a scan over held buffers does not write their
+        // lines. acquire on success: the previous holder's writes to the
+        // buffer (released with it) happen-before ours.
+        if (owner.load(std::memory_order_relaxed) == kOwnerFree &&
+            owner.compare_exchange_strong(expected, held, std::memory_order_acquire, std::memory_order_relaxed)) {
+            r.alloc_cursor[p].store(i + 1, std::memory_order_relaxed);
+            *index = pool.first + i;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool claim(Region& r, size_t size, uint32_t* index) {
+    const uint64_t held = r.held_word;
+    for (uint32_t p = 0; p < r.layout.config.pool_count; p++) {
+        if (r.layout.pools[p].buffer_size >= size && claim_from_pool(r, p, held, index)) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+bool buffer_at_offset(const Layout& l, uint64_t off, uint32_t* index) {
+    for (uint32_t p = 0; p < l.config.pool_count; p++) {
+        const PoolLayout& pool = l.pools[p];
+        if (off < pool.payload_off) continue;
+        uint64_t rel = off - pool.payload_off;
+        if (rel / pool.stride >= pool.count) continue;
+        if (rel % pool.stride != 0) return false;
+        *index = pool.first + uint32_t(rel / pool.stride);
+        return true;
+    }
+    return false;
+}
+
+uint64_t buffer_offset(const Layout& l, uint32_t index) {
+    for (uint32_t p = 0; p < l.config.pool_count; p++) {
+        const PoolLayout& pool = l.pools[p];
+        if (index - pool.first < pool.count) return pool.payload_off + uint64_t(index - pool.first) * pool.stride;
+    }
+    return 0;
+}
+
+uint64_t buffer_capacity(const Layout& l, uint32_t index) {
+    for (uint32_t p = 0; p < l.config.pool_count; p++) {
+        const PoolLayout& pool = l.pools[p];
+        if (index - pool.first < pool.count) return pool.buffer_size;
+    }
+    return 0;
+}
+
+int pool_alloc(Region& r, size_t size, hsipc_off* out) {
+    if (size == 0) return HSIPC_EINVAL;
+    if (size > r.layout.pools[r.layout.config.pool_count - 1].buffer_size) return HSIPC_ETOOBIG;
+    uint32_t index;
+    if (!claim(r, size, &index)) {
+        int reaped = reap(r);
+        if (reaped <= 0 || !claim(r, size, &index)) return HSIPC_ENOMEM;
+    }
+    *out = buffer_offset(r.layout, index);
+    return HSIPC_OK;
+}
+
+int held_buffer(Region& r, uint64_t off, uint32_t* index) {
+    uint32_t i;
+    if (!buffer_at_offset(r.layout, off, &i)) return HSIPC_EBADOFF;
+    if (r.buffer(i).owner.load(std::memory_order_relaxed) != r.held_word) return HSIPC_EBADOFF;
+    *index = i;
+    return HSIPC_OK;
+}
+
+int pool_release(Region& r, uint64_t off) {
+    uint32_t i;
+    if (!buffer_at_offset(r.layout, off, &i)) return HSIPC_EBADOFF;
+    return buffer_free_if(r, i, r.held_word) ? HSIPC_OK : HSIPC_EBADOFF;
+}
+
+bool buffer_free_if(Region& r, uint32_t index, uint64_t expected) {
+    // release: everything the holder wrote to the buffer happens-before the
+    // next holder's claim (acquire).
+    return r.buffer(index).owner.compare_exchange_strong(expected, kOwnerFree, std::memory_order_release,
+                                                          std::memory_order_relaxed);
+}
+
+}  // namespace hsipc

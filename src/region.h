@@ -1,0 +1,62 @@
+// A process's attachment to a named region: create, validate, map, detach.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "hsipc.h"
+#include "layout.h"
+
+namespace hsipc {
+
+struct ProcessAttachment;  // liveness.h
+struct Endpoint;
+
+struct Region {
+    uint8_t* base = nullptr;
+    uint64_t size = 0;
+    Layout layout{};  // validated at attach; never re-read from the region
+    ProcessAttachment* process = nullptr;
+    uint64_t held_word = 0;  // owner word of the buffers this process holds
+    // Where this handle's next allocation scan starts, per pool. Relaxed
+    // atomics: only a hint, but several threads may share the handle.
+    std::atomic<uint32_t> alloc_cursor[HSIPC_MAX_POOLS] = {};
+    std::mutex endpoints_mutex;
+    std::vector<Endpoint*> endpoints;  // opened through this handle
+
+    RegionHeader& header() const { return *reinterpret_cast<RegionHeader*>(base); }
+    ProcessSlot& process_slot(uint32_t i) const {
+        return reinterpret_cast<ProcessSlot*>(base + layout.process_table_off)[i];
+    }
+    EndpointSlot& endpoint_slot(uint32_t i) const {
+        return reinterpret_cast<EndpointSlot*>(base + layout.endpoint_table_off)[i];
+    }
+    std::atomic<uint64_t>* ring(uint32_t i) const {
+        return reinterpret_cast<std::atomic<uint64_t>*>(base + layout.rings_off + uint64_t(i) * layout.ring_bytes);
+    }
+    BufferHeader& buffer(uint32_t b) const {
+        return reinterpret_cast<BufferHeader*>(base + layout.buffer_headers_off)[b];
+    }
+    uint32_t process_slots() const { return layout.config.process_slots; }
+    uint32_t max_endpoints() const { return layout.config.max_endpoints; }
+    uint32_t inbox_capacity() const { return layout.config.inbox_capacity; }
+};
+
+// One open endpoint: the receiver's private view of its inbox.
+struct Endpoint {
+    Region* region;
+    uint32_t index;
+    uint32_t gen;
+    hsipc_id id;
+    uint32_t head;  // next position to take; private, since one thread polls
+};
+
+bool valid_name(const char* name);
+
+int region_attach(const char* name, const hsipc_config* cfg, Region** out);
+int region_detach(Region* r);
+int region_unlink(const char* name);
+
+}  // namespace hsipc

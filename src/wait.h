@@ -1,0 +1,63 @@
+// Waiting for a message: spin briefly, then sleep on the endpoint's futex
+// word in the region. The sender pays a system call only when it sees the
+// receiver announced that it sleeps.
+#pragma once
+
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+
+#include "hsipc.h"
+#include "os.h"
+
+namespace hsipc {
+
+// How long a waiting receiver spins before it sleeps: long enough to catch
+// a reply in a round trip, short enough not to burn a core.
+constexpr int64_t kSpinNs = 50'000;
+
+// Calls try_once() until it returns other than HSIPC_EAGAIN or timeout_ns
+// (> 0, or HSIPC_FOREVER) passes. try_once() must be cheap and must not
+// block. Returns its last result, or HSIPC_ESYS for a failed futex call.
+template <class TryOnce>
+int wait_until(std::atomic<uint32_t>& sleeping, int64_t timeout_ns, TryOnce try_once) {
+    const int64_t start = os::monotonic_ns();
+    const int64_t deadline = timeout_ns == HSIPC_FOREVER ? -1 : start + timeout_ns;
+    const int64_t spin_until = deadline >= 0 && deadline < start + kSpinNs ? deadline : start + kSpinNs;
+    int rc;
+    for (uint32_t i = 1;; i++) {
+        rc = try_once();
+        if (rc != HSIPC_EAGAIN) return rc;
+        os::cpu_relax();
+        if ((i & 63) == 0 && os::monotonic_ns() >= spin_until) break;
+    }
+    for (;;) {
+        // Announce the sleep, then look once more: a sender publishes then
+        // reads `sleeping`, we store `sleeping` then read the inbox; with
+        // both seq_cst at least one of us sees the other's write, so a
+        // message cannot slip by unseen.
+        sleeping.store(1, std::memory_order_seq_cst);
+        rc = try_once();
+        if (rc != HSIPC_EAGAIN) break;
+        if (deadline >= 0 && os::monotonic_ns() >= deadline) break;
+        int err = os::futex_wait(reinterpret_cast<const uint32_t*>(&sleeping), 1, deadline);
+        if (err != 0 && err != ETIMEDOUT && err != EAGAIN && err != EINTR) {
+            sleeping.store(0, std::memory_order_relaxed);
+            errno = err;
+            return HSIPC_ESYS;
+        }
+    }
+    sleeping.store(0, std::memory_order_relaxed);
+    return rc;
+}
+
+// Sender side, right after a successful publish.
+inline void wake_if_sleeping(std::atomic<uint32_t>& sleeping) {
+    // Reading first keeps the line shared while the receiver is awake; the
+    // exchange makes only one of many senders pay for the wake.
+    if (sleeping.load(std::memory_order_seq_cst) != 0 && sleeping.exchange(0, std::memory_order_seq_cst) != 0) {
+        os::futex_wake_one(reinterpret_cast<uint32_t*>(&sleeping));
+    }
+}
+
+}  // namespace hsipc
