@@ -45,8 +45,10 @@ int inbox_push(const InboxView& inbox, std::atomic<uint32_t>& tail_hint, uint32_
                 continue;  // another sender took it; look again at the same slot
             }
             // Empty for a later lap: pos was consumed already. Empty for an
-            // earlier one: the hint ran ahead (scribbled); go back to it.
-            pos = d > 0 ? pos + 1 : entry_seq(e);
+            // earlier position s: the hint ran ahead (scribbled). Position
+            // s - capacity was consumed, so the receiver is past it and the
+            // free tail lies in the capacity positions after it.
+            pos = d > 0 ? pos + 1 : entry_seq(e) - inbox.capacity + 1;
             continue;
         }
         if (d >= 0) {

@@ -1,0 +1,765 @@
+// Configurations: hsipc_config_init defaults, the stored configuration file
+// (hsipc_config_load), HSIPC_CONFIG for hsipc_attach(name, NULL, ...), and
+// the internal validation in src/config.h.
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "test_util.h"
+
+namespace {
+
+using hsipc_test::ScopedName;
+
+constexpr uint64_t KiB = 1024;
+constexpr uint64_t MiB = 1024 * KiB;
+constexpr uint64_t GiB = 1024 * MiB;
+
+// A private directory under /tmp for configuration files, removed at scope exit.
+class TempDir {
+public:
+    TempDir() {
+        char tmpl[] = "/tmp/hsipc-config-test-XXXXXX";
+        char* d = mkdtemp(tmpl);
+        if (d) path_ = d;
+    }
+    ~TempDir() {
+        if (!path_.empty()) {
+            std::error_code ec;
+            std::filesystem::remove_all(path_, ec);
+        }
+    }
+    bool ok() const { return !path_.empty(); }
+    const std::string& path() const { return path_; }
+
+    // Writes `text` to a file `name` in the directory; returns its path.
+    std::string write(const std::string& name, const std::string& text) {
+        std::string p = path_ + "/" + name;
+        FILE* f = std::fopen(p.c_str(), "w");
+        if (!f) return "";
+        bool good = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+        good = std::fclose(f) == 0 && good;
+        return good ? p : "";
+    }
+
+private:
+    std::string path_;
+};
+
+// Sets or clears HSIPC_CONFIG for a scope and restores the previous value.
+class ScopedEnv {
+public:
+    explicit ScopedEnv(const char* value) {
+        const char* old = getenv("HSIPC_CONFIG");
+        had_old_ = old != nullptr;
+        if (old) old_ = old;
+        if (value) {
+            setenv("HSIPC_CONFIG", value, 1);
+        } else {
+            unsetenv("HSIPC_CONFIG");
+        }
+    }
+    ~ScopedEnv() {
+        if (had_old_) {
+            setenv("HSIPC_CONFIG", old_.c_str(), 1);
+        } else {
+            unsetenv("HSIPC_CONFIG");
+        }
+    }
+
+private:
+    bool had_old_ = false;
+    std::string old_;
+};
+
+bool exists(const std::string& path) {
+    struct stat st;
+    return lstat(path.c_str(), &st) == 0;
+}
+
+void expect_defaults(const hsipc_config& c) {
+    EXPECT_EQ(sizeof(hsipc_config), c.struct_size);
+    EXPECT_EQ(64u, c.max_endpoints);
+    EXPECT_EQ(1024u, c.inbox_capacity);
+    EXPECT_EQ(3u, c.pool_count);
+    EXPECT_EQ(256u, c.pools[0].buffer_size);
+    EXPECT_EQ(4096u, c.pools[0].buffer_count);
+    EXPECT_EQ(65536u, c.pools[1].buffer_size);
+    EXPECT_EQ(256u, c.pools[1].buffer_count);
+    EXPECT_EQ(4194304u, c.pools[2].buffer_size);
+    EXPECT_EQ(8u, c.pools[2].buffer_count);
+    for (int p = 0; p < 3; p++) EXPECT_EQ(0u, c.pools[p].reserved) << "pool " << p;
+    for (int p = 3; p < HSIPC_MAX_POOLS; p++) {
+        EXPECT_EQ(0u, c.pools[p].buffer_size) << "pool " << p;
+        EXPECT_EQ(0u, c.pools[p].buffer_count) << "pool " << p;
+        EXPECT_EQ(0u, c.pools[p].reserved) << "pool " << p;
+    }
+    EXPECT_EQ(0600u, c.mode);
+}
+
+// A valid configuration that differs from the defaults in every field, so
+// that "keeps cfg's values" and "unchanged" are distinguishable from
+// "reset to defaults".
+hsipc_config nondefault_config() {
+    hsipc_config c;
+    hsipc_config_init(&c);
+    c.max_endpoints = 7;
+    c.inbox_capacity = 33;
+    c.mode = 0640;
+    c.pool_count = 6;
+    for (uint32_t p = 0; p < 6; p++) c.pools[p] = {128u << p, 3 + p, 0};
+    return c;
+}
+
+// ---- Defaults ----------------------------------------------------------------
+
+TEST(ConfigInit, FillsDefaults) {
+    hsipc_config c;
+    std::memset(&c, 0xA5, sizeof c);
+    hsipc_config_init(&c);
+    expect_defaults(c);
+}
+
+TEST(ConfigInit, NullIsIgnored) {
+    hsipc_config_init(nullptr);  // must not crash
+    hsipc_config c;
+    hsipc_config_init(&c);
+    expect_defaults(c);
+}
+
+TEST(ConfigInit, DefaultsAreValid) {
+    hsipc_config c;
+    hsipc_config_init(&c);
+    hsipc::StoredConfig stored;
+    ASSERT_OK(hsipc::config_to_stored(c, &stored));
+    EXPECT_EQ(1024u, stored.inbox_capacity);
+    EXPECT_EQ(3u, stored.pool_count);
+}
+
+// ---- Loading a valid file ----------------------------------------------------------
+
+TEST(ConfigLoad, ParsesEverySyntax) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    std::string path = dir.write("full.conf",
+                                 "# a whole-line comment\n"
+                                 "   # an indented comment line\n"
+                                 "\n"
+                                 "   \n"
+                                 "max_endpoints=12   # trailing comment\n"
+                                 "inbox_capacity   =    100\n"
+                                 "\tmode = 0660\n"
+                                 "pool = 100 x 5\n"
+                                 "pool = 1K x 10  # one KiB\n"
+                                 "pool = 2M x 3\n"
+                                 "pool=1G x 1\n"
+                                 "# the end, no newline after the last line\n"
+                                 "max_endpoints = 13");
+    ASSERT_FALSE(path.empty());
+    hsipc_config c = nondefault_config();
+    ASSERT_OK(hsipc_config_load(&c, path.c_str()));
+    EXPECT_EQ(sizeof(hsipc_config), c.struct_size);
+    EXPECT_EQ(13u, c.max_endpoints);  // the later line wins; the last line needs no newline
+    EXPECT_EQ(100u, c.inbox_capacity);  // stored as given, not rounded
+    EXPECT_EQ(0660u, c.mode);
+    ASSERT_EQ(4u, c.pool_count);
+    EXPECT_EQ(100u, c.pools[0].buffer_size);
+    EXPECT_EQ(5u, c.pools[0].buffer_count);
+    EXPECT_EQ(1 * KiB, c.pools[1].buffer_size);
+    EXPECT_EQ(10u, c.pools[1].buffer_count);
+    EXPECT_EQ(2 * MiB, c.pools[2].buffer_size);
+    EXPECT_EQ(3u, c.pools[2].buffer_count);
+    EXPECT_EQ(1 * GiB, c.pools[3].buffer_size);
+    EXPECT_EQ(1u, c.pools[3].buffer_count);
+    // The old list had six pools: the entries past the new ones are zeroed.
+    for (int p = 0; p < HSIPC_MAX_POOLS; p++) EXPECT_EQ(0u, c.pools[p].reserved) << "pool " << p;
+    for (int p = 4; p < HSIPC_MAX_POOLS; p++) {
+        EXPECT_EQ(0u, c.pools[p].buffer_size) << "pool " << p;
+        EXPECT_EQ(0u, c.pools[p].buffer_count) << "pool " << p;
+    }
+}
+
+TEST(ConfigLoad, OctalModeWithoutLeadingZero) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    std::string path = dir.write("mode.conf", "mode = 660\n");
+    hsipc_config c = nondefault_config();
+    ASSERT_OK(hsipc_config_load(&c, path.c_str()));
+    EXPECT_EQ(0660u, c.mode);
+}
+
+TEST(ConfigLoad, AbsentKeysKeepPriorValues) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    std::string path = dir.write("inbox.conf", "inbox_capacity = 32\n");
+    const hsipc_config before = nondefault_config();
+    hsipc_config c = before;
+    ASSERT_OK(hsipc_config_load(&c, path.c_str()));
+    EXPECT_EQ(32u, c.inbox_capacity);
+    hsipc_config expected = before;
+    expected.inbox_capacity = 32;
+    EXPECT_EQ(0, std::memcmp(&expected, &c, sizeof c)) << "only inbox_capacity may change";
+    EXPECT_EQ(7u, c.max_endpoints);
+    EXPECT_EQ(0640u, c.mode);
+    EXPECT_EQ(6u, c.pool_count);  // no pool lines: the pool list stays
+}
+
+TEST(ConfigLoad, FileWithoutPoolLinesKeepsPools) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    std::string path = dir.write("nopools.conf", "max_endpoints = 100\nmode = 0600\n");
+    const hsipc_config before = nondefault_config();
+    hsipc_config c = before;
+    ASSERT_OK(hsipc_config_load(&c, path.c_str()));
+    EXPECT_EQ(100u, c.max_endpoints);
+    EXPECT_EQ(0600u, c.mode);
+    EXPECT_EQ(before.inbox_capacity, c.inbox_capacity);
+    ASSERT_EQ(before.pool_count, c.pool_count);
+    EXPECT_EQ(0, std::memcmp(before.pools, c.pools, sizeof c.pools));
+}
+
+TEST(ConfigLoad, CommentsAndBlankLinesOnlyChangeNothing) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    std::string path = dir.write("empty.conf", "# nothing here\n\n   \n# max_endpoints = 1\n");
+    const hsipc_config before = nondefault_config();
+    hsipc_config c = before;
+    ASSERT_OK(hsipc_config_load(&c, path.c_str()));
+    EXPECT_EQ(0, std::memcmp(&before, &c, sizeof c));
+    std::string empty = dir.write("zero.conf", "");
+    ASSERT_OK(hsipc_config_load(&c, empty.c_str()));
+    EXPECT_EQ(0, std::memcmp(&before, &c, sizeof c));
+}
+
+TEST(ConfigLoad, SinglePoolLineReplacesWholeList) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    std::string path = dir.write("one.conf", "pool = 4K x 2\n");
+    hsipc_config c = nondefault_config();
+    ASSERT_OK(hsipc_config_load(&c, path.c_str()));
+    ASSERT_EQ(1u, c.pool_count);
+    EXPECT_EQ(4 * KiB, c.pools[0].buffer_size);
+    EXPECT_EQ(2u, c.pools[0].buffer_count);
+    for (int p = 1; p < HSIPC_MAX_POOLS; p++) {
+        EXPECT_EQ(0u, c.pools[p].buffer_size) << "pool " << p;
+        EXPECT_EQ(0u, c.pools[p].buffer_count) << "pool " << p;
+    }
+}
+
+TEST(ConfigLoad, LimitsAreInclusive) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    struct Case {
+        const char* text;
+        uint32_t max_endpoints, inbox_capacity, mode;
+    } cases[] = {
+        {"max_endpoints = 1\ninbox_capacity = 1\nmode = 0600\n", 1, 1, 0600},
+        {"max_endpoints = 4096\ninbox_capacity = 1048576\nmode = 0777\n", 4096, 1048576, 0777},
+    };
+    int i = 0;
+    for (const Case& k : cases) {
+        std::string path = dir.write("limit" + std::to_string(i++) + ".conf", k.text);
+        hsipc_config c;
+        hsipc_config_init(&c);
+        ASSERT_OK(hsipc_config_load(&c, path.c_str())) << k.text;
+        EXPECT_EQ(k.max_endpoints, c.max_endpoints) << k.text;
+        EXPECT_EQ(k.inbox_capacity, c.inbox_capacity) << k.text;
+        EXPECT_EQ(k.mode, c.mode) << k.text;
+    }
+    // Eight pool lines, the largest exactly 1 GiB.
+    std::string path = dir.write("eight.conf", "pool = 1 x 1\npool = 2 x 1\npool = 3 x 1\npool = 4 x 1\n"
+                                               "pool = 5 x 1\npool = 6 x 1\npool = 7 x 1\npool = 1G x 1\n");
+    hsipc_config c;
+    hsipc_config_init(&c);
+    ASSERT_OK(hsipc_config_load(&c, path.c_str()));
+    EXPECT_EQ(8u, c.pool_count);
+    EXPECT_EQ(1 * GiB, c.pools[7].buffer_size);
+}
+
+// ---- Errors leave cfg unchanged ------------------------------------------------
+
+struct BadFile {
+    const char* what;
+    const char* text;
+};
+
+// Each file sets a valid key first, so a partial application shows.
+const BadFile kBadFiles[] = {
+    {"unknown key", "max_endpoints = 9\nbogus = 1\n"},
+    {"key in wrong case", "max_endpoints = 9\nMAX_ENDPOINTS = 9\n"},
+    {"line without =", "max_endpoints = 9\nmax_endpoints 10\n"},
+    {"bare word", "max_endpoints = 9\npool\n"},
+    {"empty key", "max_endpoints = 9\n= 5\n"},
+    {"letters", "max_endpoints = abc\n"},
+    {"negative", "inbox_capacity = 9\nmax_endpoints = -1\n"},
+    {"fraction", "max_endpoints = 9\ninbox_capacity = 1.5\n"},
+    {"empty value", "max_endpoints = 9\ninbox_capacity =\n"},
+    {"empty value with comment", "max_endpoints = 9\ninbox_capacity = # nothing\n"},
+    {"trailing garbage", "max_endpoints = 9\ninbox_capacity = 12x\n"},
+    {"two numbers", "max_endpoints = 9\ninbox_capacity = 12 13\n"},
+    {"hex", "max_endpoints = 0x10\n"},
+    {"overflowing u32", "max_endpoints = 9\ninbox_capacity = 4294967312\n"},
+    {"huge number", "max_endpoints = 99999999999999999999999999999\n"},
+    {"count with trailing x", "max_endpoints = 9\npool = 1K x 12x\n"},
+    {"count with suffix", "max_endpoints = 9\npool = 1K x 2K\n"},
+    {"pool without x", "max_endpoints = 9\npool = 1K 10\n"},
+    {"pool without count", "max_endpoints = 9\npool = 1K x\n"},
+    {"pool without size", "max_endpoints = 9\npool = x 10\n"},
+    {"pool negative count", "max_endpoints = 9\npool = 1K x -1\n"},
+    {"pool bad suffix", "max_endpoints = 9\npool = 1T x 1\n"},
+    {"pool fractional size", "max_endpoints = 9\npool = 1.5K x 1\n"},
+    {"max_endpoints 0", "inbox_capacity = 9\nmax_endpoints = 0\n"},
+    {"max_endpoints 4097", "inbox_capacity = 9\nmax_endpoints = 4097\n"},
+    {"inbox_capacity 0", "max_endpoints = 9\ninbox_capacity = 0\n"},
+    {"inbox_capacity 1048577", "max_endpoints = 9\ninbox_capacity = 1048577\n"},
+    {"mode 1777", "max_endpoints = 9\nmode = 1777\n"},
+    {"mode 0400", "max_endpoints = 9\nmode = 0400\n"},
+    {"mode 0200", "max_endpoints = 9\nmode = 0200\n"},
+    {"mode 0 ", "max_endpoints = 9\nmode = 0\n"},
+    {"mode not octal", "max_endpoints = 9\nmode = 0680\n"},
+    {"mode 04600", "max_endpoints = 9\nmode = 04600\n"},
+    {"pools descending", "max_endpoints = 9\npool = 4K x 1\npool = 1K x 1\n"},
+    {"pools equal", "max_endpoints = 9\npool = 1K x 1\npool = 1024 x 1\n"},
+    {"pool count 0", "max_endpoints = 9\npool = 1K x 0\n"},
+    {"pool size 0", "max_endpoints = 9\npool = 0 x 1\n"},
+    {"nine pool lines",
+     "max_endpoints = 9\npool = 1 x 1\npool = 2 x 1\npool = 3 x 1\npool = 4 x 1\npool = 5 x 1\n"
+     "pool = 6 x 1\npool = 7 x 1\npool = 8 x 1\npool = 9 x 1\n"},
+    {"buffer size 2G", "max_endpoints = 9\npool = 2G x 1\n"},
+    {"buffer size 1G+1", "max_endpoints = 9\npool = 1073741825 x 1\n"},
+    {"bad line after pools", "pool = 1K x 1\npool = 2K x 1\nnope\n"},
+};
+
+class ConfigLoadError : public testing::TestWithParam<BadFile> {};
+
+TEST_P(ConfigLoadError, InvalidAndUnchanged) {
+    const BadFile& bad = GetParam();
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    std::string path = dir.write("bad.conf", bad.text);
+    ASSERT_FALSE(path.empty());
+    const hsipc_config before = nondefault_config();
+    hsipc_config c = before;
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_config_load(&c, path.c_str())) << bad.what << ":\n" << bad.text;
+    EXPECT_EQ(0, std::memcmp(&before, &c, sizeof c)) << bad.what << ": cfg changed";
+}
+
+INSTANTIATE_TEST_SUITE_P(Files, ConfigLoadError, testing::ValuesIn(kBadFiles),
+                         [](const testing::TestParamInfo<BadFile>& info) {
+                             return "case" + std::to_string(info.index);
+                         });
+
+TEST(ConfigLoadErrors, NullArguments) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    std::string path = dir.write("ok.conf", "max_endpoints = 9\n");
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_config_load(nullptr, path.c_str()));
+    const hsipc_config before = nondefault_config();
+    hsipc_config c = before;
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_config_load(&c, nullptr));
+    EXPECT_EQ(0, std::memcmp(&before, &c, sizeof c));
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_config_load(nullptr, nullptr));
+    // The file itself is fine.
+    ASSERT_OK(hsipc_config_load(&c, path.c_str()));
+    EXPECT_EQ(9u, c.max_endpoints);
+}
+
+TEST(ConfigLoadErrors, WrongStructSize) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    std::string path = dir.write("ok.conf", "max_endpoints = 9\n");
+    for (uint32_t size : {0u, uint32_t(sizeof(hsipc_config) - 4), uint32_t(sizeof(hsipc_config) + 8), 0xFFFFFFFFu}) {
+        hsipc_config before = nondefault_config();
+        before.struct_size = size;
+        hsipc_config c = before;
+        EXPECT_STATUS(HSIPC_EINVAL, hsipc_config_load(&c, path.c_str())) << "struct_size " << size;
+        EXPECT_EQ(0, std::memcmp(&before, &c, sizeof c)) << "struct_size " << size;
+    }
+}
+
+TEST(ConfigLoadErrors, InvalidPriorValuesAreRefused) {
+    // "The merged result is validated": a cfg that was invalid before and
+    // that the file does not fix is refused.
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    std::string path = dir.write("ok.conf", "max_endpoints = 9\n");
+    hsipc_config before = nondefault_config();
+    before.inbox_capacity = 0;
+    hsipc_config c = before;
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_config_load(&c, path.c_str()));
+    EXPECT_EQ(0, std::memcmp(&before, &c, sizeof c));
+    // A file that sets the bad field fixes it.
+    std::string fix = dir.write("fix.conf", "inbox_capacity = 16\n");
+    ASSERT_OK(hsipc_config_load(&c, fix.c_str()));
+    EXPECT_EQ(16u, c.inbox_capacity);
+}
+
+TEST(ConfigLoadErrors, MissingFile) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const hsipc_config before = nondefault_config();
+    hsipc_config c = before;
+    std::string path = dir.path() + "/does-not-exist.conf";
+    EXPECT_STATUS(HSIPC_ENOENT, hsipc_config_load(&c, path.c_str()));
+    EXPECT_EQ(0, std::memcmp(&before, &c, sizeof c));
+    std::string nested = dir.path() + "/no-such-dir/x.conf";
+    EXPECT_STATUS(HSIPC_ENOENT, hsipc_config_load(&c, nested.c_str()));
+    EXPECT_EQ(0, std::memcmp(&before, &c, sizeof c));
+}
+
+TEST(ConfigLoadErrors, DirectoryPath) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    const hsipc_config before = nondefault_config();
+    hsipc_config c = before;
+    int rc = hsipc_config_load(&c, dir.path().c_str());
+    EXPECT_TRUE(rc == HSIPC_EINVAL || rc == HSIPC_ESYS) << "got " << rc << " " << hsipc_strerror(rc);
+    EXPECT_EQ(0, std::memcmp(&before, &c, sizeof c));
+}
+
+// ---- Loaded configurations at attach ---------------------------------------------
+
+TEST(ConfigAttach, InboxCapacityIsRoundedAtAttach) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    std::string path = dir.write("inbox.conf", "inbox_capacity = 100\n");
+    hsipc_config c = hsipc_test::small_config();
+    ASSERT_OK(hsipc_config_load(&c, path.c_str()));
+    EXPECT_EQ(100u, c.inbox_capacity);
+    ScopedName name("cfground");
+    hsipc_region* r = nullptr;
+    ASSERT_OK(hsipc_attach(name.c_str(), &c, &r));
+    hsipc_config got;
+    hsipc_config_init(&got);
+    EXPECT_OK(hsipc_region_config(r, &got));
+    EXPECT_EQ(128u, got.inbox_capacity);
+    EXPECT_EQ(c.max_endpoints, got.max_endpoints);
+    EXPECT_EQ(c.pool_count, got.pool_count);
+    EXPECT_OK(hsipc_detach(r));
+}
+
+TEST(ConfigAttach, LoadedConfigurationIsUsed) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    std::string path = dir.write("region.conf", "max_endpoints = 3\nmode = 0660\npool = 128 x 2\npool = 1K x 1\n");
+    hsipc_config c;
+    hsipc_config_init(&c);
+    ASSERT_OK(hsipc_config_load(&c, path.c_str()));
+    ScopedName name("cfgload");
+    hsipc_region* r = nullptr;
+    ASSERT_OK(hsipc_attach(name.c_str(), &c, &r));
+    hsipc_config got;
+    hsipc_config_init(&got);
+    EXPECT_OK(hsipc_region_config(r, &got));
+    EXPECT_EQ(3u, got.max_endpoints);
+    EXPECT_EQ(1024u, got.inbox_capacity);
+    EXPECT_EQ(0660u, got.mode);
+    ASSERT_EQ(2u, got.pool_count);
+    EXPECT_EQ(128u, got.pools[0].buffer_size);
+    EXPECT_EQ(2u, got.pools[0].buffer_count);
+    EXPECT_EQ(1024u, got.pools[1].buffer_size);
+    EXPECT_EQ(1u, got.pools[1].buffer_count);
+    struct stat st;
+    ASSERT_EQ(0, stat(name.path().c_str(), &st));
+    EXPECT_EQ(0660u, st.st_mode & 07777);
+    EXPECT_OK(hsipc_detach(r));
+}
+
+TEST(ConfigEnv, NullConfigUsesHsipcConfigFile) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    std::string path = dir.write("env.conf", "# from HSIPC_CONFIG\nmax_endpoints = 5\npool = 512 x 4\n");
+    ScopedEnv env(path.c_str());
+    ScopedName name("cfgenv");
+    hsipc_region* r = nullptr;
+    ASSERT_OK(hsipc_attach(name.c_str(), nullptr, &r));
+    hsipc_config got;
+    hsipc_config_init(&got);
+    EXPECT_OK(hsipc_region_config(r, &got));
+    EXPECT_EQ(5u, got.max_endpoints);
+    EXPECT_EQ(1024u, got.inbox_capacity);  // default: absent from the file
+    EXPECT_EQ(0600u, got.mode);
+    ASSERT_EQ(1u, got.pool_count);
+    EXPECT_EQ(512u, got.pools[0].buffer_size);
+    EXPECT_EQ(4u, got.pools[0].buffer_count);
+    for (int p = 1; p < HSIPC_MAX_POOLS; p++) EXPECT_EQ(0u, got.pools[p].buffer_size) << "pool " << p;
+    EXPECT_EQ(4, hsipc_test::count_free_buffers(r, 1));
+    EXPECT_OK(hsipc_detach(r));
+}
+
+TEST(ConfigEnv, MalformedHsipcConfigFailsAndLeavesNoObject) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    std::string path = dir.write("bad.conf", "max_endpoints = 5\nthis is not a setting\n");
+    ScopedEnv env(path.c_str());
+    ScopedName name("cfgbad");
+    hsipc_region* r = reinterpret_cast<hsipc_region*>(uintptr_t(0x1234));
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_attach(name.c_str(), nullptr, &r));
+    EXPECT_EQ(reinterpret_cast<hsipc_region*>(uintptr_t(0x1234)), r);
+    EXPECT_FALSE(exists(name.path())) << name.path() << " was left behind";
+}
+
+TEST(ConfigEnv, OutOfRangeHsipcConfigFailsAndLeavesNoObject) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    std::string path = dir.write("range.conf", "max_endpoints = 4097\n");
+    ScopedEnv env(path.c_str());
+    ScopedName name("cfgrange");
+    hsipc_region* r = nullptr;
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_attach(name.c_str(), nullptr, &r));
+    EXPECT_FALSE(exists(name.path())) << name.path() << " was left behind";
+}
+
+TEST(ConfigEnv, MissingHsipcConfigFileIsReported) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    std::string path = dir.path() + "/missing.conf";
+    ScopedEnv env(path.c_str());
+    ScopedName name("cfgmiss");
+    hsipc_region* r = nullptr;
+    EXPECT_STATUS(HSIPC_ENOENT, hsipc_attach(name.c_str(), nullptr, &r));
+    EXPECT_FALSE(exists(name.path())) << name.path() << " was left behind";
+}
+
+TEST(ConfigEnv, EmptyHsipcConfigMeansDefaults) {
+    ScopedEnv env("");
+    ScopedName name("cfgempty");
+    hsipc_region* r = nullptr;
+    ASSERT_OK(hsipc_attach(name.c_str(), nullptr, &r));
+    hsipc_config got;
+    hsipc_config_init(&got);
+    EXPECT_OK(hsipc_region_config(r, &got));
+    expect_defaults(got);
+    EXPECT_OK(hsipc_detach(r));
+}
+
+TEST(ConfigEnv, UnsetHsipcConfigMeansDefaults) {
+    ScopedEnv env(nullptr);
+    ScopedName name("cfgunset");
+    hsipc_region* r = nullptr;
+    ASSERT_OK(hsipc_attach(name.c_str(), nullptr, &r));
+    hsipc_config got;
+    hsipc_config_init(&got);
+    EXPECT_OK(hsipc_region_config(r, &got));
+    expect_defaults(got);
+    EXPECT_OK(hsipc_detach(r));
+}
+
+TEST(ConfigEnv, ExplicitConfigIgnoresHsipcConfig) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    std::string path = dir.write("bad.conf", "garbage\n");
+    ScopedEnv env(path.c_str());
+    ScopedName name("cfgexpl");
+    hsipc_config c = hsipc_test::small_config();
+    hsipc_region* r = nullptr;
+    ASSERT_OK(hsipc_attach(name.c_str(), &c, &r));
+    hsipc_config got;
+    hsipc_config_init(&got);
+    EXPECT_OK(hsipc_region_config(r, &got));
+    EXPECT_EQ(c.max_endpoints, got.max_endpoints);
+    EXPECT_EQ(2u, got.pool_count);
+    EXPECT_OK(hsipc_detach(r));
+}
+
+TEST(ConfigAttach, ExistingRegionIgnoresCfg) {
+    ScopedName name("cfgexist");
+    hsipc_config creator = hsipc_test::small_config(16, 4, 8, 8);
+    hsipc_region* r1 = nullptr;
+    ASSERT_OK(hsipc_attach(name.c_str(), &creator, &r1));
+
+    hsipc_config other;
+    hsipc_config_init(&other);
+    other.max_endpoints = 20;
+    other.inbox_capacity = 64;
+    other.mode = 0666;
+    other.pool_count = 1;
+    other.pools[0] = {1024, 3, 0};
+    for (int p = 1; p < HSIPC_MAX_POOLS; p++) other.pools[p] = {};
+    hsipc_region* r2 = nullptr;
+    ASSERT_OK(hsipc_attach(name.c_str(), &other, &r2));
+    hsipc_config got;
+    hsipc_config_init(&got);
+    EXPECT_OK(hsipc_region_config(r2, &got));
+    EXPECT_EQ(8u, got.max_endpoints);
+    EXPECT_EQ(8u, got.inbox_capacity);
+    EXPECT_EQ(0600u, got.mode);
+    ASSERT_EQ(2u, got.pool_count);
+    EXPECT_EQ(64u, got.pools[0].buffer_size);
+    EXPECT_EQ(16u, got.pools[0].buffer_count);
+    EXPECT_EQ(4096u, got.pools[1].buffer_size);
+    EXPECT_EQ(4u, got.pools[1].buffer_count);
+
+    // And from another process, which has no handle to it yet.
+    pid_t pid = hsipc_test::fork_child([&]() -> int {
+        hsipc_region* rc = nullptr;
+        if (hsipc_attach(name.c_str(), &other, &rc) != HSIPC_OK) return 1;
+        hsipc_config g;
+        hsipc_config_init(&g);
+        if (hsipc_region_config(rc, &g) != HSIPC_OK) return 2;
+        int ok = g.max_endpoints == 8 && g.pool_count == 2 && g.pools[0].buffer_size == 64;
+        hsipc_detach(rc);
+        return ok ? 0 : 3;
+    });
+    EXPECT_EQ(0, hsipc_test::wait_child(pid));
+    EXPECT_OK(hsipc_detach(r2));
+    EXPECT_OK(hsipc_detach(r1));
+}
+
+TEST(ConfigAttach, AttachRefusesWhatLoadRefuses) {
+    // hsipc_attach validates cfg with the same limits.
+    ScopedName name("cfgattbad");
+    hsipc_config c = hsipc_test::small_config();
+    c.mode = 0400;
+    hsipc_region* r = nullptr;
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_attach(name.c_str(), &c, &r));
+    c = hsipc_test::small_config();
+    c.pools[1].buffer_size = c.pools[0].buffer_size;
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_attach(name.c_str(), &c, &r));
+    c = hsipc_test::small_config();
+    c.pools[0].reserved = 1;
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_attach(name.c_str(), &c, &r));
+    c = hsipc_test::small_config();
+    c.struct_size = 0;
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_attach(name.c_str(), &c, &r));
+    EXPECT_FALSE(exists(name.path()));
+    c = hsipc_test::small_config();
+    ASSERT_OK(hsipc_attach(name.c_str(), &c, &r));
+    EXPECT_OK(hsipc_detach(r));
+}
+
+// ---- Internal validation (src/config.h) ----------------------------------------------
+
+TEST(ConfigStored, InboxCapacityRoundsUpToPowerOfTwo) {
+    struct {
+        uint32_t in, out;
+    } cases[] = {{1, 1}, {2, 2}, {3, 4}, {5, 8}, {100, 128}, {1024, 1024}, {1025, 2048},
+                 {1048575, 1048576}, {1048576, 1048576}};
+    for (auto k : cases) {
+        hsipc_config c = hsipc_test::small_config();
+        c.inbox_capacity = k.in;
+        hsipc::StoredConfig s;
+        ASSERT_OK(hsipc::config_to_stored(c, &s)) << k.in;
+        EXPECT_EQ(k.out, s.inbox_capacity) << "inbox_capacity " << k.in;
+        EXPECT_EQ(c.max_endpoints, s.max_endpoints);
+        EXPECT_EQ(c.pool_count, s.pool_count);
+    }
+    hsipc_config c = hsipc_test::small_config();
+    hsipc::StoredConfig s;
+    c.inbox_capacity = 0;
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc::config_to_stored(c, &s));
+    c.inbox_capacity = 1048577;
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc::config_to_stored(c, &s));
+}
+
+TEST(ConfigStored, ModeValidation) {
+    for (uint32_t mode : {0600u, 0640u, 0660u, 0666u, 0700u, 0777u}) {
+        hsipc_config c = hsipc_test::small_config();
+        c.mode = mode;
+        hsipc::StoredConfig s;
+        EXPECT_OK(hsipc::config_to_stored(c, &s)) << std::oct << mode;
+        EXPECT_EQ(mode, s.mode);
+    }
+    for (uint32_t mode : {0u, 0400u, 0200u, 0500u, 0066u, 01600u, 02600u, 04600u, 0777u | 01000u, 010600u}) {
+        hsipc_config c = hsipc_test::small_config();
+        c.mode = mode;
+        hsipc::StoredConfig s;
+        EXPECT_STATUS(HSIPC_EINVAL, hsipc::config_to_stored(c, &s)) << std::oct << mode;
+    }
+}
+
+TEST(ConfigStored, TotalBufferLimit) {
+    hsipc::StoredConfig s;
+    hsipc_config c = hsipc_test::small_config();
+    c.pool_count = 1;
+    c.pools[0] = {1, 16000000, 0};
+    c.pools[1] = {};
+    EXPECT_OK(hsipc::config_to_stored(c, &s));
+    c.pools[0].buffer_count = 16000001;
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc::config_to_stored(c, &s));
+    // The limit is on all pools together.
+    c.pool_count = 2;
+    c.pools[0] = {1, 8000000, 0};
+    c.pools[1] = {2, 8000000, 0};
+    EXPECT_OK(hsipc::config_to_stored(c, &s));
+    c.pools[1].buffer_count = 8000001;
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc::config_to_stored(c, &s));
+    // Counts whose 32-bit sum would wrap are refused, not wrapped.
+    c.pools[0] = {1, 0xFFFFFFFFu, 0};
+    c.pools[1] = {2, 2, 0};
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc::config_to_stored(c, &s));
+}
+
+TEST(ConfigStored, RegionSizeLimit) {
+    hsipc::StoredConfig s;
+    hsipc_config c = hsipc_test::small_config();
+    c.pool_count = 1;
+    c.pools[1] = {};
+    c.pools[0] = {1ull << 30, 1000, 0};  // 1000 GiB of payload: under 1 TiB
+    EXPECT_OK(hsipc::config_to_stored(c, &s));
+    c.pools[0].buffer_count = 1024;  // 1 TiB of payload plus the tables
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc::config_to_stored(c, &s));
+    c.pools[0].buffer_count = 2048;
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc::config_to_stored(c, &s));
+    // Spread over pools.
+    c.pool_count = 2;
+    c.pools[0] = {512ull << 20, 1024, 0};
+    c.pools[1] = {1ull << 30, 600, 0};  // 512 GiB + 600 GiB
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc::config_to_stored(c, &s));
+}
+
+TEST(ConfigStored, OtherLimits) {
+    hsipc::StoredConfig s;
+    hsipc_config c = hsipc_test::small_config();
+    ASSERT_OK(hsipc::config_to_stored(c, &s));
+    c.struct_size = sizeof(hsipc_config) - 8;
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc::config_to_stored(c, &s));
+    c = hsipc_test::small_config();
+    c.max_endpoints = 0;
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc::config_to_stored(c, &s));
+    c.max_endpoints = 4097;
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc::config_to_stored(c, &s));
+    c.max_endpoints = 4096;
+    EXPECT_OK(hsipc::config_to_stored(c, &s));
+    c = hsipc_test::small_config();
+    c.pool_count = 0;
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc::config_to_stored(c, &s));
+    c.pool_count = HSIPC_MAX_POOLS + 1;
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc::config_to_stored(c, &s));
+    c = hsipc_test::small_config();
+    c.pools[1].buffer_size = (1ull << 30) + 1;
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc::config_to_stored(c, &s));
+    c.pools[1].buffer_size = 1ull << 30;
+    EXPECT_OK(hsipc::config_to_stored(c, &s));
+    c = hsipc_test::small_config();
+    c.pools[0].buffer_count = 0;
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc::config_to_stored(c, &s));
+}
+
+TEST(ConfigStored, RoundTripsThroughPublicStruct) {
+    hsipc_config c = hsipc_test::small_config(16, 4, 100, 8);
+    c.mode = 0660;
+    hsipc::StoredConfig s;
+    ASSERT_OK(hsipc::config_to_stored(c, &s));
+    hsipc_config back;
+    std::memset(&back, 0xEE, sizeof back);
+    hsipc::config_from_stored(s, &back);
+    EXPECT_EQ(sizeof(hsipc_config), back.struct_size);
+    EXPECT_EQ(8u, back.max_endpoints);
+    EXPECT_EQ(128u, back.inbox_capacity);
+    EXPECT_EQ(0660u, back.mode);
+    ASSERT_EQ(2u, back.pool_count);
+    EXPECT_EQ(64u, back.pools[0].buffer_size);
+    EXPECT_EQ(4096u, back.pools[1].buffer_size);
+    for (int p = 2; p < HSIPC_MAX_POOLS; p++) EXPECT_EQ(0u, back.pools[p].buffer_size);
+}
+
+}  // namespace

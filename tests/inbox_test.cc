@@ -1,0 +1,223 @@
+// The inbox ring on its own, in private memory, plus full/FIFO behaviour
+// through the C API.
+#include "inbox.h"
+
+#include <thread>
+#include <vector>
+
+#include "layout.h"
+#include "test_util.h"
+
+namespace hsipc {
+namespace {
+
+class Ring {
+public:
+    explicit Ring(uint32_t capacity, uint32_t gen = 5) : slots_(capacity), view_{slots_.data(), capacity, gen} {
+        inbox_reset(view_);
+    }
+    const InboxView& view() const { return view_; }
+    std::atomic<uint64_t>& slot(uint32_t i) { return slots_[i]; }
+    std::atomic<uint32_t> tail{0};
+    uint32_t head = 0;
+
+    int pop(uint32_t* content) {
+        int rc = inbox_peek(view_, head, content);
+        if (rc == HSIPC_OK) inbox_consume(view_, head++);
+        return rc;
+    }
+
+private:
+    std::vector<std::atomic<uint64_t>> slots_;
+    InboxView view_;
+};
+
+TEST(Inbox, HoldsExactlyCapacityInOrder) {
+    Ring ring(8);
+    for (uint32_t i = 1; i <= 8; i++) ASSERT_OK(inbox_push(ring.view(), ring.tail, i));
+    EXPECT_STATUS(HSIPC_EFULL, inbox_push(ring.view(), ring.tail, 9));
+    EXPECT_EQ(8u, inbox_count(ring.view()));
+    uint32_t c;
+    for (uint32_t i = 1; i <= 8; i++) {
+        ASSERT_OK(ring.pop(&c));
+        EXPECT_EQ(i, c);
+    }
+    EXPECT_STATUS(HSIPC_EAGAIN, ring.pop(&c));
+}
+
+TEST(Inbox, WrapsAroundManyLaps) {
+    Ring ring(4);
+    uint32_t c;
+    for (uint32_t i = 1; i < 1000; i++) {
+        ASSERT_OK(inbox_push(ring.view(), ring.tail, i));
+        if (i % 3 == 0) {
+            while (ring.pop(&c) == HSIPC_OK) {
+            }
+        }
+        if (inbox_count(ring.view()) == 4) {
+            EXPECT_STATUS(HSIPC_EFULL, inbox_push(ring.view(), ring.tail, 1));
+            ASSERT_OK(ring.pop(&c));
+        }
+    }
+}
+
+TEST(Inbox, StaleTailHintOnlyCostsSteps) {
+    Ring ring(8);
+    for (uint32_t i = 1; i <= 5; i++) ASSERT_OK(inbox_push(ring.view(), ring.tail, i));
+    ring.tail.store(0);  // as if another sender wrote an older hint last
+    ASSERT_OK(inbox_push(ring.view(), ring.tail, 6));
+    uint32_t c;
+    for (uint32_t i = 1; i <= 6; i++) {
+        ASSERT_OK(ring.pop(&c));
+        EXPECT_EQ(i, c);  // the late hint did not let 6 overtake
+    }
+}
+
+TEST(Inbox, ScribbledTailHintAheadIsRecovered) {
+    Ring ring(8);
+    ASSERT_OK(inbox_push(ring.view(), ring.tail, 1));
+    ring.tail.store(1000003);
+    ASSERT_OK(inbox_push(ring.view(), ring.tail, 2));
+    uint32_t c;
+    ASSERT_OK(ring.pop(&c));
+    EXPECT_EQ(1u, c);
+    ASSERT_OK(ring.pop(&c));
+    EXPECT_EQ(2u, c);
+}
+
+TEST(Inbox, ClosedInboxRefusesAndReturnsWhatWasQueued) {
+    Ring ring(4);
+    ASSERT_OK(inbox_push(ring.view(), ring.tail, 7));
+    ASSERT_OK(inbox_push(ring.view(), ring.tail, 9));
+    std::vector<uint32_t> drained;
+    inbox_close(ring.view(), [&](uint32_t c) { drained.push_back(c); });
+    EXPECT_EQ((std::vector<uint32_t>{7, 9}), drained);
+    EXPECT_STATUS(HSIPC_EPEER, inbox_push(ring.view(), ring.tail, 1));
+    EXPECT_FALSE(inbox_contains(ring.view(), 7));
+}
+
+TEST(Inbox, OtherGenerationIsAnotherEndpoint) {
+    Ring ring(4, 5);
+    InboxView stale = ring.view();
+    stale.gen = 4;  // a sender holding an id from before a reopen
+    EXPECT_STATUS(HSIPC_EPEER, inbox_push(stale, ring.tail, 1));
+    EXPECT_EQ(0u, inbox_count(ring.view()));
+}
+
+TEST(Inbox, DamagedEntryIsReportedThenSkipped) {
+    Ring ring(4);
+    ASSERT_OK(inbox_push(ring.view(), ring.tail, 1));
+    ring.slot(1).store(entry_word(77, 5, 3));  // a wrong position: scribbled
+    ASSERT_OK(inbox_push(ring.view(), ring.tail, 2));  // lands past the damage
+    uint32_t c;
+    ASSERT_OK(ring.pop(&c));
+    EXPECT_EQ(1u, c);
+    EXPECT_STATUS(HSIPC_ECORRUPT, ring.pop(&c));
+    ASSERT_TRUE(inbox_skip_damaged(ring.view(), ring.head));
+    ring.head++;
+    ASSERT_OK(ring.pop(&c));
+    EXPECT_EQ(2u, c);
+}
+
+TEST(Inbox, ContainsFindsQueuedContentOnly) {
+    Ring ring(4);
+    ASSERT_OK(inbox_push(ring.view(), ring.tail, 42));
+    EXPECT_TRUE(inbox_contains(ring.view(), 42));
+    uint32_t c;
+    ASSERT_OK(ring.pop(&c));
+    EXPECT_FALSE(inbox_contains(ring.view(), 42));
+}
+
+TEST(Inbox, ConcurrentSendersKeepTheirOwnOrder) {
+    constexpr uint32_t kSenders = 3, kPerSender = 30000;
+    Ring ring(64);
+    std::vector<std::thread> senders;
+    for (uint32_t s = 0; s < kSenders; s++) {
+        senders.emplace_back([&, s] {
+            for (uint32_t i = 0; i < kPerSender;) {
+                // content: sender in the top bits, sequence below (+1: never 0)
+                int rc = inbox_push(ring.view(), ring.tail, (s << 20 | i) + 1);
+                if (rc == HSIPC_OK) {
+                    i++;
+                } else {
+                    ASSERT_STATUS(HSIPC_EFULL, rc);
+                    std::this_thread::yield();
+                }
+            }
+        });
+    }
+    std::vector<uint32_t> next(kSenders, 0);
+    uint32_t received = 0, c;
+    while (received < kSenders * kPerSender) {
+        if (ring.pop(&c) != HSIPC_OK) continue;
+        uint32_t s = (c - 1) >> 20, i = (c - 1) & 0xfffff;
+        ASSERT_LT(s, kSenders);
+        ASSERT_EQ(next[s], i) << "sender " << s;
+        next[s]++;
+        received++;
+    }
+    for (auto& t : senders) t.join();
+}
+
+TEST(InboxApi, FullInboxLeavesTheBufferWithTheSender) {
+    hsipc_test::ScopedName name("inbox-full");
+    hsipc_config cfg = hsipc_test::small_config(16, 2, 4);
+    hsipc_region* r;
+    ASSERT_OK(hsipc_attach(name.c_str(), &cfg, &r));
+    hsipc_endpoint* ep;
+    ASSERT_OK(hsipc_endpoint_open(r, "rx", &ep));
+    hsipc_id me = hsipc_endpoint_id(ep);
+    hsipc_off off;
+    for (int i = 0; i < 4; i++) {
+        ASSERT_OK(hsipc_alloc(r, 8, &off));
+        *static_cast<int*>(hsipc_ptr(r, off)) = i;
+        ASSERT_OK(hsipc_send_offset(ep, me, off, sizeof(int)));
+    }
+    ASSERT_OK(hsipc_alloc(r, 8, &off));
+    EXPECT_STATUS(HSIPC_EFULL, hsipc_send_offset(ep, me, off, 8));
+    EXPECT_NE(nullptr, hsipc_ptr(r, off));  // still ours
+    hsipc_msg msg;
+    ASSERT_OK(hsipc_poll(ep, &msg, 0));
+    EXPECT_EQ(0, *static_cast<int*>(msg.data));
+    EXPECT_OK(hsipc_release(r, msg.off));
+    EXPECT_OK(hsipc_send_offset(ep, me, off, 8));  // room again
+    for (int i = 1; i < 4; i++) {
+        ASSERT_OK(hsipc_poll(ep, &msg, 0));
+        EXPECT_EQ(i, *static_cast<int*>(msg.data));
+        EXPECT_EQ(sizeof(int), msg.length);
+        EXPECT_OK(hsipc_release(r, msg.off));
+    }
+    ASSERT_OK(hsipc_poll(ep, &msg, 0));
+    EXPECT_OK(hsipc_release(r, msg.off));
+    EXPECT_STATUS(HSIPC_EAGAIN, hsipc_poll(ep, &msg, 0));
+    EXPECT_OK(hsipc_detach(r));
+}
+
+TEST(InboxApi, SendingABufferWeDoNotHoldIsRefused) {
+    hsipc_test::ScopedName name("inbox-badoff");
+    hsipc_config cfg = hsipc_test::small_config();
+    hsipc_region* r;
+    ASSERT_OK(hsipc_attach(name.c_str(), &cfg, &r));
+    hsipc_endpoint* ep;
+    ASSERT_OK(hsipc_endpoint_open(r, "rx", &ep));
+    hsipc_off off;
+    ASSERT_OK(hsipc_alloc(r, 8, &off));
+    ASSERT_OK(hsipc_release(r, off));
+    EXPECT_STATUS(HSIPC_EBADOFF, hsipc_send_offset(ep, hsipc_endpoint_id(ep), off, 8));
+    EXPECT_STATUS(HSIPC_EBADOFF, hsipc_send_offset(ep, hsipc_endpoint_id(ep), 12345, 8));
+    ASSERT_OK(hsipc_alloc(r, 8, &off));
+    ASSERT_OK(hsipc_send_offset(ep, hsipc_endpoint_id(ep), off, 8));
+    // Sent: the receiver (us, here) holds it only once it is polled.
+    EXPECT_STATUS(HSIPC_EBADOFF, hsipc_send_offset(ep, hsipc_endpoint_id(ep), off, 8));
+    EXPECT_STATUS(HSIPC_EBADOFF, hsipc_release(r, off));
+    EXPECT_EQ(nullptr, hsipc_ptr(r, off));
+    hsipc_msg msg;
+    ASSERT_OK(hsipc_poll(ep, &msg, 0));
+    EXPECT_OK(hsipc_send_offset(ep, hsipc_endpoint_id(ep), msg.off, 8));  // forward as received
+    ASSERT_OK(hsipc_poll(ep, &msg, 0));
+    EXPECT_OK(hsipc_release(r, msg.off));
+    EXPECT_OK(hsipc_detach(r));
+}
+
+}  // namespace
+}  // namespace hsipc

@@ -1,0 +1,297 @@
+// Attach, validate, create, detach and unlink.
+#include "region.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <cstring>
+
+#include "layout.h"
+#include "test_util.h"
+
+namespace {
+
+using hsipc_test::ScopedName;
+using hsipc_test::small_config;
+
+struct stat stat_of(const std::string& path) {
+    struct stat st = {};
+    EXPECT_EQ(0, lstat(path.c_str(), &st)) << path;
+    return st;
+}
+
+// Creates the region, detaches, and returns its path for tampering.
+void create_region(const ScopedName& name, hsipc_config cfg = small_config()) {
+    hsipc_region* r;
+    ASSERT_OK(hsipc_attach(name.c_str(), &cfg, &r));
+    ASSERT_OK(hsipc_detach(r));
+}
+
+template <class T>
+void poke(const std::string& path, off_t offset, T value) {
+    int fd = open(path.c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(ssize_t(sizeof value), pwrite(fd, &value, sizeof value, offset));
+    close(fd);
+}
+
+int attach_status(const ScopedName& name) {
+    hsipc_region* r = nullptr;
+    int rc = hsipc_attach(name.c_str(), nullptr, &r);
+    if (rc == HSIPC_OK) hsipc_detach(r);
+    return rc;
+}
+
+TEST(Region, CreatesOnFirstAttachAndReportsItsConfig) {
+    ScopedName name("create");
+    hsipc_config cfg = small_config(10, 3, 5, 6);
+    hsipc_region* r;
+    ASSERT_OK(hsipc_attach(name.c_str(), &cfg, &r));
+    struct stat st = stat_of(name.path());
+    EXPECT_TRUE(S_ISREG(st.st_mode));
+    hsipc_config got;
+    hsipc_config_init(&got);
+    ASSERT_OK(hsipc_region_config(r, &got));
+    EXPECT_EQ(6u, got.max_endpoints);
+    EXPECT_EQ(8u, got.inbox_capacity);  // 5 rounded up
+    EXPECT_EQ(2u, got.pool_count);
+    EXPECT_EQ(64u, got.pools[0].buffer_size);
+    EXPECT_EQ(10u, got.pools[0].buffer_count);
+    EXPECT_EQ(0600u, got.mode);
+    // A second attacher's cfg is ignored: the region stands as made.
+    hsipc_config other = small_config(99, 1, 64, 2);
+    hsipc_region* r2;
+    ASSERT_OK(hsipc_attach(name.c_str(), &other, &r2));
+    hsipc_config got2;
+    hsipc_config_init(&got2);
+    ASSERT_OK(hsipc_region_config(r2, &got2));
+    EXPECT_EQ(0, std::memcmp(&got, &got2, sizeof got));
+    EXPECT_OK(hsipc_detach(r2));
+    EXPECT_OK(hsipc_detach(r));
+}
+
+TEST(Region, TwoAttachmentsMapApartAndShareOffsets) {
+    ScopedName name("two-maps");
+    hsipc_config cfg = small_config();
+    hsipc_region *a, *b;
+    ASSERT_OK(hsipc_attach(name.c_str(), &cfg, &a));
+    ASSERT_OK(hsipc_attach(name.c_str(), &cfg, &b));
+    hsipc_endpoint* rx;
+    ASSERT_OK(hsipc_endpoint_open(b, "rx", &rx));
+    hsipc_endpoint* tx;
+    ASSERT_OK(hsipc_endpoint_open(a, "tx", &tx));
+    hsipc_id to;
+    ASSERT_OK(hsipc_lookup(a, "rx", &to));
+    hsipc_off off;
+    ASSERT_OK(hsipc_alloc(a, 40, &off));
+    char* pa = static_cast<char*>(hsipc_ptr(a, off));
+    char* pb = static_cast<char*>(hsipc_ptr(b, off));  // same process: live in both
+    ASSERT_NE(nullptr, pa);
+    ASSERT_NE(nullptr, pb);
+    EXPECT_NE(pa, pb);  // two mappings at different addresses
+    std::strcpy(pa, "across mappings");
+    ASSERT_OK(hsipc_send_offset(tx, to, off, 16));
+    hsipc_msg msg;
+    ASSERT_OK(hsipc_poll(rx, &msg, 0));
+    EXPECT_EQ(off, msg.off);
+    EXPECT_EQ(static_cast<void*>(pb), msg.data);
+    EXPECT_STREQ("across mappings", static_cast<char*>(msg.data));
+    EXPECT_EQ(hsipc_endpoint_id(tx), msg.from);
+    // Released through the other handle: ownership is the process's.
+    EXPECT_OK(hsipc_release(a, msg.off));
+    EXPECT_OK(hsipc_detach(a));
+    EXPECT_OK(hsipc_detach(b));
+}
+
+TEST(Region, ModeIsExactDespiteUmask) {
+    ScopedName name("mode");
+    mode_t old = umask(0077);
+    hsipc_config cfg = small_config();
+    cfg.mode = 0660;
+    hsipc_region* r;
+    int rc = hsipc_attach(name.c_str(), &cfg, &r);
+    umask(old);
+    ASSERT_OK(rc);
+    EXPECT_EQ(0660u, stat_of(name.path()).st_mode & 07777);
+    EXPECT_OK(hsipc_detach(r));
+}
+
+TEST(Region, DefaultModeIs0600) {
+    ScopedName name("mode-default");
+    mode_t old = umask(0);
+    create_region(name);
+    umask(old);
+    EXPECT_EQ(0600u, stat_of(name.path()).st_mode & 07777);
+}
+
+TEST(Region, SymlinkAtTheNameIsRefused) {
+    ScopedName name("symlink");
+    ScopedName target("symlink-target");
+    create_region(target);
+    ASSERT_EQ(0, symlink(target.path().c_str(), name.path().c_str()));
+    EXPECT_STATUS(HSIPC_EPERM, attach_status(name));
+}
+
+TEST(Region, DirectoryAtTheNameIsRefused) {
+    ScopedName name("dir");
+    ASSERT_EQ(0, mkdir(name.path().c_str(), 0700));
+    EXPECT_STATUS(HSIPC_EPERM, attach_status(name));
+    rmdir(name.path().c_str());
+}
+
+TEST(Region, FifoAtTheNameIsRefusedWithoutHanging) {
+    ScopedName name("fifo");
+    ASSERT_EQ(0, mkfifo(name.path().c_str(), 0600));
+    EXPECT_STATUS(HSIPC_EPERM, attach_status(name));
+}
+
+TEST(Region, BadMagicIsCorrupt) {
+    ScopedName name("magic");
+    create_region(name);
+    poke(name.path(), offsetof(hsipc::RegionHeader, magic), uint64_t(0x1122334455667788));
+    EXPECT_STATUS(HSIPC_ECORRUPT, attach_status(name));
+}
+
+TEST(Region, OtherLayoutVersionIsRefused) {
+    ScopedName name("version");
+    create_region(name);
+    poke(name.path(), offsetof(hsipc::RegionHeader, layout_version), uint32_t(hsipc::kLayoutVersion + 1));
+    EXPECT_STATUS(HSIPC_EVERSION, attach_status(name));
+}
+
+TEST(Region, OtherFingerprintIsRefused) {
+    ScopedName name("fingerprint");
+    create_region(name);
+    poke(name.path(), offsetof(hsipc::RegionHeader, fingerprint), hsipc::layout_fingerprint() ^ 1);
+    EXPECT_STATUS(HSIPC_EVERSION, attach_status(name));
+}
+
+TEST(Region, ImpossibleStoredConfigIsCorrupt) {
+    ScopedName name("stored-config");
+    create_region(name);
+    poke(name.path(), offsetof(hsipc::RegionHeader, config) + offsetof(hsipc::StoredConfig, max_endpoints),
+         uint32_t(100000));
+    EXPECT_STATUS(HSIPC_ECORRUPT, attach_status(name));
+}
+
+TEST(Region, HeaderSizeDisagreeingWithConfigIsCorrupt) {
+    ScopedName name("total-size");
+    create_region(name);
+    poke(name.path(), offsetof(hsipc::RegionHeader, total_size), uint64_t(1) << 20);
+    EXPECT_STATUS(HSIPC_ECORRUPT, attach_status(name));
+}
+
+TEST(Region, TruncatedObjectIsCorruptNotAFault) {
+    ScopedName name("truncated");
+    create_region(name);
+    struct stat st = stat_of(name.path());
+    ASSERT_EQ(0, truncate(name.path().c_str(), st.st_size / 2));
+    EXPECT_STATUS(HSIPC_ECORRUPT, attach_status(name));
+    ASSERT_EQ(0, truncate(name.path().c_str(), st.st_size + 4096));
+    EXPECT_STATUS(HSIPC_ECORRUPT, attach_status(name));
+}
+
+TEST(Region, EmptyObjectLeftByAForeignCreatorIsCorrupt) {
+    // What a creator that died between O_CREAT and writing anything would
+    // leave, had it not built the region unnamed.
+    ScopedName name("empty");
+    int fd = open(name.path().c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+    ASSERT_GE(fd, 0);
+    close(fd);
+    EXPECT_STATUS(HSIPC_ECORRUPT, attach_status(name));
+    ASSERT_OK(hsipc_unlink(name.c_str()));
+    EXPECT_OK(attach_status(name));  // the name is usable again at once
+}
+
+TEST(Region, ObjectOwnedByAnotherUserNeedsExplicitModeBits) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to chown";
+    ScopedName name("foreign");
+    create_region(name);
+    const char* path = name.path().c_str();
+    std::string p = name.path();
+    ASSERT_EQ(0, chown(p.c_str(), 12345, 12345));
+    (void)path;
+    // Root could open it; the library's own check refuses.
+    EXPECT_STATUS(HSIPC_EPERM, attach_status(name));
+    ASSERT_EQ(0, chmod(p.c_str(), 0666));
+    EXPECT_OK(attach_status(name));
+    // Group members are judged by the group bits only.
+    ASSERT_EQ(0, chown(p.c_str(), 12345, getegid()));
+    ASSERT_EQ(0, chmod(p.c_str(), 0606));
+    EXPECT_STATUS(HSIPC_EPERM, attach_status(name));
+    ASSERT_EQ(0, chmod(p.c_str(), 0660));
+    EXPECT_OK(attach_status(name));
+}
+
+TEST(Region, FailedCreateLeavesNoObject) {
+    ScopedName name("failed-create");
+    hsipc_config cfg = small_config();
+    cfg.pools[1].buffer_size = 32;  // not ascending
+    hsipc_region* r = nullptr;
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_attach(name.c_str(), &cfg, &r));
+    EXPECT_EQ(nullptr, r);
+    struct stat st;
+    EXPECT_NE(0, lstat(name.path().c_str(), &st));
+    cfg = small_config();
+    cfg.struct_size = 12;
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_attach(name.c_str(), &cfg, &r));
+    EXPECT_NE(0, lstat(name.path().c_str(), &st));
+}
+
+TEST(Region, UnlinkRemovesTheNameNotTheMemory) {
+    ScopedName name("unlink");
+    hsipc_config cfg = small_config();
+    hsipc_region* r;
+    ASSERT_OK(hsipc_attach(name.c_str(), &cfg, &r));
+    hsipc_endpoint* ep;
+    ASSERT_OK(hsipc_endpoint_open(r, "self", &ep));
+    ASSERT_OK(hsipc_unlink(name.c_str()));
+    EXPECT_STATUS(HSIPC_ENOENT, hsipc_unlink(name.c_str()));
+    // Still works for those attached.
+    hsipc_off off;
+    ASSERT_OK(hsipc_alloc(r, 8, &off));
+    ASSERT_OK(hsipc_send_offset(ep, hsipc_endpoint_id(ep), off, 8));
+    hsipc_msg msg;
+    ASSERT_OK(hsipc_poll(ep, &msg, 0));
+    EXPECT_OK(hsipc_release(r, msg.off));
+    EXPECT_OK(hsipc_detach(r));
+}
+
+TEST(Region, LastDetachReturnsWhatTheProcessHeld) {
+    ScopedName name("detach-returns");
+    hsipc_config cfg = small_config(8, 2);
+    hsipc_region* r;
+    ASSERT_OK(hsipc_attach(name.c_str(), &cfg, &r));
+    int free_before = hsipc_test::count_free_buffers(r, 1);
+    pid_t child = hsipc_test::fork_child([&] {
+        hsipc_region* c;
+        if (hsipc_attach(name.c_str(), nullptr, &c) != HSIPC_OK) return 1;
+        hsipc_region* c2;  // a second handle: its detach must not return anything
+        if (hsipc_attach(name.c_str(), nullptr, &c2) != HSIPC_OK) return 2;
+        hsipc_off off;
+        for (int i = 0; i < 5; i++) {
+            if (hsipc_alloc(c, 1, &off) != HSIPC_OK) return 3;
+        }
+        if (hsipc_detach(c2) != HSIPC_OK) return 4;
+        if (hsipc_ptr(c, off) == nullptr) return 5;  // still held
+        if (hsipc_detach(c) != HSIPC_OK) return 6;
+        return 0;
+    });
+    ASSERT_EQ(0, hsipc_test::wait_child(child));
+    EXPECT_EQ(free_before, hsipc_test::count_free_buffers(r, 1));
+    EXPECT_OK(hsipc_detach(r));
+}
+
+TEST(Region, NamesAreValidatedBeforeTheFileSystem) {
+    hsipc_region* r = nullptr;
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_attach("../etc", nullptr, &r));
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_attach("a/b", nullptr, &r));
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_attach("", nullptr, &r));
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_attach(std::string(64, 'a').c_str(), nullptr, &r));
+    EXPECT_EQ(nullptr, r);
+    EXPECT_TRUE(hsipc::valid_name(std::string(63, 'a').c_str()));
+    EXPECT_TRUE(hsipc::valid_name("A-z_0.9"));
+}
+
+}  // namespace

@@ -1,0 +1,95 @@
+// Zero system calls per polled message: strace counts every system call of
+// a ping-pong between two processes, for few and for many round trips; the
+// count must not grow with the number of messages.
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "test_util.h"
+
+namespace {
+
+// --child=pingpong NAME ROUNDS: a pair of processes bouncing one 64-byte
+// message ROUNDS times, both polling with timeout 0.
+HSIPC_CHILD(pingpong) {
+    if (args.size() != 2) return 100;
+    const char* name = args[0].c_str();
+    const long rounds = std::stol(args[1]);
+    hsipc_config cfg = hsipc_test::small_config(16, 2, 8, 4);
+    hsipc_region* r;
+    hsipc_endpoint* self;
+    if (hsipc_attach(name, &cfg, &r) || hsipc_endpoint_open(r, "ping", &self)) return 1;
+    pid_t partner = fork();
+    if (partner == 0) {
+        hsipc_region* c;
+        hsipc_endpoint* pong;
+        hsipc_id ping;
+        if (hsipc_attach(name, nullptr, &c) || hsipc_endpoint_open(c, "pong", &pong) || hsipc_lookup(c, "ping", &ping)) {
+            _exit(1);
+        }
+        for (long i = 0; i < rounds; i++) {
+            hsipc_msg msg;
+            while (hsipc_poll(pong, &msg, 0) == HSIPC_EAGAIN) {
+            }
+            if (hsipc_send_offset(pong, ping, msg.off, msg.length)) _exit(2);
+        }
+        _exit(hsipc_detach(c) ? 3 : 0);
+    }
+    hsipc_id pong;
+    if (hsipc_test::lookup_wait(r, "pong", &pong)) return 2;
+    hsipc_off off;
+    if (hsipc_alloc(r, 64, &off)) return 3;
+    for (long i = 0; i < rounds; i++) {
+        static_cast<long*>(hsipc_ptr(r, off))[0] = i;
+        if (hsipc_send_offset(self, pong, off, 64)) return 4;
+        hsipc_msg msg;
+        while (hsipc_poll(self, &msg, 0) == HSIPC_EAGAIN) {
+        }
+        if (static_cast<long*>(msg.data)[0] != i) return 5;
+        off = msg.off;
+    }
+    hsipc_release(r, off);
+    int status;
+    if (waitpid(partner, &status, 0) != partner || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return 6;
+    hsipc_detach(r);
+    hsipc_unlink(name);
+    return 0;
+}
+
+// Runs the ping-pong under `strace -f -c` and returns the total count of
+// system calls, or -1.
+long traced_syscalls(long rounds) {
+    hsipc_test::ScopedName name("syscalls");
+    std::string out = "/tmp/" + hsipc_test::unique_name("strace") + ".txt";
+    std::string cmd = "strace -f -c -o " + out + " /proc/" + std::to_string(getpid()) + "/exe --child=pingpong " +
+                      name.c_str() + " " + std::to_string(rounds) + " >/dev/null 2>&1";
+    int rc = std::system(cmd.c_str());
+    std::ifstream in(out);
+    std::string line;
+    long total = -1;
+    while (std::getline(in, line)) {
+        std::istringstream fields(line);
+        std::vector<std::string> f;
+        for (std::string w; fields >> w;) f.push_back(w);
+        // "100.00  0.001  3  123  4  total": calls is the 4th column.
+        if (!f.empty() && f.back() == "total" && f.size() >= 5) total = std::stol(f[3]);
+    }
+    std::remove(out.c_str());
+    return rc == 0 ? total : -1;
+}
+
+TEST(Syscalls, PolledRoundTripsMakeNoSystemCalls) {
+    if (std::system("strace -V >/dev/null 2>&1") != 0) GTEST_SKIP() << "strace is not installed (apt-get install strace)";
+    long few = traced_syscalls(1000);
+    long many = traced_syscalls(100000);
+    ASSERT_GT(few, 0) << "strace run failed";
+    ASSERT_GT(many, 0) << "strace run failed";
+    std::printf("system calls: %ld for 1,000 round trips, %ld for 100,000\n", few, many);
+    // Start-up and tear-down make the same calls either way (give or take
+    // a few sleeps while waiting for the partner); 99,000 more round trips
+    // would add at least 198,000 if sends or polls made any.
+    EXPECT_LT(many, few + 200) << "system calls grow with the number of messages";
+}
+
+}  // namespace
