@@ -66,7 +66,7 @@ typedef struct hsipc_pool_config {
  *   inbox_capacity  1 .. 1048576, rounded up to a power of two
  *   pool_count      1 .. HSIPC_MAX_POOLS
  *   pools           buffer_size 1 .. 1 GiB, strictly ascending;
- *                   buffer_count >= 1, all pools together <= 16777215 buffers;
+ *                   buffer_count >= 1, all pools together <= 16000000 buffers;
  *                   reserved 0
  *   mode            permission bits only (<= 0777) and including 0600, so
  *                   the creator can always reattach
@@ -193,7 +193,9 @@ HSIPC_API int hsipc_region_config(hsipc_region *r, hsipc_config *out) HSIPC_NOEX
  * naming service. An endpoint whose process died is reaped rather than
  * reported as existing.
  * Errors: HSIPC_EINVAL (NULL, bad name), HSIPC_EEXIST, HSIPC_ENOMEM (no free
- * endpoint slot even after reaping), HSIPC_ECORRUPT, HSIPC_ESYS.
+ * endpoint slot even after reaping), HSIPC_ESYS (errno ETIMEDOUT where the
+ * region lock, held only for microseconds by others, was not obtained
+ * within 10 s).
  */
 HSIPC_API int hsipc_endpoint_open(hsipc_region *r, const char *name,
                                   hsipc_endpoint **out) HSIPC_NOEXCEPT;
@@ -236,7 +238,9 @@ HSIPC_API size_t hsipc_capacity(hsipc_region *r, hsipc_off off) HSIPC_NOEXCEPT;
  * with `length` declared bytes to the inbox of endpoint `to`. On HSIPC_OK
  * the receiver owns the buffer and the sender must not touch it; on any
  * error the sender still owns it. Never blocks; makes a system call only to
- * wake a receiver that is asleep.
+ * wake a receiver that is asleep. A send to an endpoint whose process died
+ * but was not yet reaped succeeds; the message returns to its pool when the
+ * dead process is reaped.
  * Errors: HSIPC_EINVAL (NULL, length > capacity), HSIPC_EBADOFF, HSIPC_EPEER
  * (closed, stale, dead or made-up id), HSIPC_EFULL, HSIPC_ECORRUPT.
  */

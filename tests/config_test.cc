@@ -338,6 +338,9 @@ const BadFile kBadFiles[] = {
     {"bad line after pools", "pool = 1K x 1\npool = 2K x 1\nnope\n"},
 };
 
+// GoogleTest prints a parameter with this rather than as raw bytes.
+void PrintTo(const BadFile& bad, std::ostream* os) { *os << bad.what; }
+
 class ConfigLoadError : public testing::TestWithParam<BadFile> {};
 
 TEST_P(ConfigLoadError, InvalidAndUnchanged) {
@@ -352,9 +355,15 @@ TEST_P(ConfigLoadError, InvalidAndUnchanged) {
     EXPECT_EQ(0, std::memcmp(&before, &c, sizeof c)) << bad.what << ": cfg changed";
 }
 
-INSTANTIATE_TEST_SUITE_P(Files, ConfigLoadError, testing::ValuesIn(kBadFiles),
+INSTANTIATE_TEST_SUITE_P(ConfigFiles, ConfigLoadError, testing::ValuesIn(kBadFiles),
                          [](const testing::TestParamInfo<BadFile>& info) {
-                             return "case" + std::to_string(info.index);
+                             std::string name;
+                             for (const char* c = info.param.what; *c; c++) {
+                                 bool alnum = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                                              (*c >= '0' && *c <= '9');
+                                 name += alnum ? *c : '_';
+                             }
+                             return std::to_string(info.index) + "_" + name;
                          });
 
 TEST(ConfigLoadErrors, NullArguments) {
@@ -413,6 +422,29 @@ TEST(ConfigLoadErrors, MissingFile) {
     std::string nested = dir.path() + "/no-such-dir/x.conf";
     EXPECT_STATUS(HSIPC_ENOENT, hsipc_config_load(&c, nested.c_str()));
     EXPECT_EQ(0, std::memcmp(&before, &c, sizeof c));
+}
+
+TEST(ConfigLoadErrors, UnreadableFile) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    std::string path = dir.write("secret.conf", "max_endpoints = 9\n");
+    ASSERT_FALSE(path.empty());
+    ASSERT_EQ(0, chmod(dir.path().c_str(), 0755));
+    ASSERT_EQ(0, chmod(path.c_str(), 0));
+    // Root reads anything: the child gives up its privileges first.
+    pid_t pid = hsipc_test::fork_child([&]() -> int {
+        if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) return 10;
+        hsipc_config before = nondefault_config();
+        hsipc_config c = before;
+        int rc = hsipc_config_load(&c, path.c_str());
+        if (std::memcmp(&before, &c, sizeof c) != 0) return 11;
+        if (rc == HSIPC_EPERM) return 0;
+        return 20 - rc;  // 20 + |status|: tells which status came back
+    });
+    int status = hsipc_test::wait_child(pid);
+    EXPECT_EQ(0, status) << (status >= 20 ? "status " + std::to_string(20 - status) + " (" +
+                                               hsipc_strerror(20 - status) + ") instead of HSIPC_EPERM"
+                                         : std::string("child could not run the check"));
 }
 
 TEST(ConfigLoadErrors, DirectoryPath) {
