@@ -19,10 +19,10 @@ if ! command -v ninja >/dev/null 2>&1 && ! command -v make >/dev/null 2>&1; then
 fi
 
 if ((${#missing[@]} > 0)); then
-    if [[ "$(id -u)" -eq 0 ]]; then
+    if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
         echo "demo.sh: installing missing build dependencies: ${missing[*]}" >&2
         apt-get update
-        apt-get install -y "${missing[@]}"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
     else
         echo "demo.sh: missing build dependencies; install them with:" >&2
         echo "  sudo apt-get install -y ${missing[*]}" >&2
@@ -36,15 +36,19 @@ else
     generator="Unix Makefiles"
 fi
 
-# An existing build directory keeps the generator it was made with.
+# An existing build directory keeps the generator it was made with (CMake
+# refuses to switch).
 generator_args=(-G "$generator")
-[[ -f "$build/CMakeCache.txt" ]] && generator_args=()
+if [[ -f "$build/CMakeCache.txt" ]]; then
+    generator_args=()
+fi
 
 # The build's chatter goes to a log, shown only when something fails, so
 # that the demo's table is what the user sees.
 mkdir -p "$build"
 log="$build/demo-build.log"
-if ! { cmake -S "$root" -B "$build" "${generator_args[@]}" \
+echo "demo.sh: building the demo (Release) in $build ..." >&2
+if ! { cmake -S "$root" -B "$build" ${generator_args[@]+"${generator_args[@]}"} \
            -DCMAKE_BUILD_TYPE=Release -DHSIPC_BUILD_TESTS=OFF &&
        cmake --build "$build" -j "$(nproc)" --target demo; } >"$log" 2>&1; then
     cat "$log" >&2

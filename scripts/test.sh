@@ -1,22 +1,61 @@
 #!/usr/bin/env bash
-# Builds hsipc and runs every test. Installs missing Debian packages when
-# run as root; otherwise prints the apt-get command to run.
+# Builds hsipc and runs every test: the suite under AddressSanitizer and
+# UndefinedBehaviorSanitizer, the threaded tests under ThreadSanitizer, then
+# the plain suite, whose CTest summary ends the output.
+#
+#   scripts/test.sh           everything
+#   scripts/test.sh --quick   the plain suite only
+#
+# Installs missing Debian packages when run as root; otherwise prints the
+# apt-get command to run.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 root=$(repo_root)
+quick=0
+[[ ${1:-} == --quick ]] && quick=1
 
 need_packages cmake:cmake ninja:ninja-build g++:g++ gcc:gcc \
     /usr/include/gtest/gtest.h:libgtest-dev strace:strace
 
-build="$root/build-test"
-cmake -S "$root" -B "$build" -G "$(cmake_generator)" -DCMAKE_BUILD_TYPE=Debug -DHSIPC_BUILD_TESTS=ON >/dev/null
-cmake --build "$build" -j "$(nproc)"
+# configure_and_build DIR CMAKE_ARGS...
+configure_and_build() {
+    local dir=$1
+    shift
+    cmake -S "$root" -B "$dir" -G "$(cmake_generator)" -DCMAKE_BUILD_TYPE=Debug -DHSIPC_BUILD_TESTS=ON "$@" >/dev/null
+    cmake --build "$dir" -j "$(nproc)" >"$dir/build.log" 2>&1 || { cat "$dir/build.log"; exit 1; }
+    echo "built $(basename "$dir")"
+}
+
+# run_ctest_quietly DIR LABEL CTEST_ARGS...: prints only the summary line,
+# everything on failure.
+run_ctest_quietly() {
+    local dir=$1 label=$2
+    shift 2
+    if (cd "$dir" && ctest --output-on-failure "$@" >ctest.log 2>&1); then
+        echo "$label: $(grep -E 'tests passed' "$dir/ctest.log")"
+    else
+        cat "$dir/ctest.log"
+        echo "$label: FAILED"
+        exit 1
+    fi
+}
 
 # The public header on its own, as strict C11 and as pedantic C++.
 echo '#include <hsipc.h>' | gcc -x c -std=c11 -Wall -Wextra -pedantic -Werror -I"$root/include" -fsyntax-only -
 echo '#include <hsipc.h>' | g++ -x c++ -std=c++17 -Wall -Wextra -pedantic -Werror -I"$root/include" -fsyntax-only -
 echo "hsipc.h compiles as C11 and C++17 (pedantic, warnings as errors)"
 
+if ((!quick)); then
+    configure_and_build "$root/build-asan" -DHSIPC_SANITIZE=address,undefined
+    run_ctest_quietly "$root/build-asan" "AddressSanitizer+UndefinedBehaviorSanitizer"
+    # ThreadSanitizer sees threads, not processes: the tests whose threads
+    # share one attachment.
+    configure_and_build "$root/build-tsan" -DHSIPC_SANITIZE=thread
+    run_ctest_quietly "$root/build-tsan" "ThreadSanitizer" \
+        -R '^(Threads\.|PoolThreads\.|Inbox\.Concurrent|WaitUntil\.|Wait\.)'
+fi
+
+configure_and_build "$root/build-test"
 # Sequentially: the multi-process tests spin on both cores.
-cd "$build"
+cd "$root/build-test"
 ctest --output-on-failure

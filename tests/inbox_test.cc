@@ -108,15 +108,34 @@ TEST(Inbox, DamagedEntryIsReportedThenSkipped) {
     Ring ring(4);
     ASSERT_OK(inbox_push(ring.view(), ring.tail, 1));
     ring.slot(1).store(entry_word(77, 5, 3));  // a wrong position: scribbled
-    ASSERT_OK(inbox_push(ring.view(), ring.tail, 2));  // lands past the damage
+    // A sender cannot get past an entry no protocol step makes...
+    EXPECT_STATUS(HSIPC_ECORRUPT, inbox_push(ring.view(), ring.tail, 2));
     uint32_t c;
     ASSERT_OK(ring.pop(&c));
     EXPECT_EQ(1u, c);
+    // ...the receiver reports it, drops it, and the inbox works again.
     EXPECT_STATUS(HSIPC_ECORRUPT, ring.pop(&c));
     ASSERT_TRUE(inbox_skip_damaged(ring.view(), ring.head));
     ring.head++;
+    ASSERT_OK(inbox_push(ring.view(), ring.tail, 2));
     ASSERT_OK(ring.pop(&c));
     EXPECT_EQ(2u, c);
+}
+
+TEST(Inbox, HintManyLapsStaleJumpsToTheTail) {
+    Ring ring(4);
+    uint32_t c;
+    for (uint32_t i = 1; i <= 40; i++) {
+        ASSERT_OK(inbox_push(ring.view(), ring.tail, i));
+        ASSERT_OK(ring.pop(&c));
+    }
+    ASSERT_OK(inbox_push(ring.view(), ring.tail, 41));
+    ring.tail.store(3);  // ten laps behind, as a long-preempted sender leaves it
+    ASSERT_OK(inbox_push(ring.view(), ring.tail, 42));
+    ASSERT_OK(ring.pop(&c));
+    EXPECT_EQ(41u, c);
+    ASSERT_OK(ring.pop(&c));
+    EXPECT_EQ(42u, c);
 }
 
 TEST(Inbox, ContainsFindsQueuedContentOnly) {
