@@ -26,25 +26,30 @@
 #define MAX_COUNT 100000000L     /* 800 MB of latency samples */
 #define SLICE_NS 100000000       /* blocking polls wake this often to see if the peer died */
 
-enum mode { POLLING, BLOCKING };
+/* The three ways of passing a message; also the rows of the table. */
+enum mech { POLLING, BLOCKING, PIPE };
+static const char *const mech_name[] = {"hsipc (polling)", "hsipc (blocking)", "pipe"};
 
-struct options {
-    long count;
+struct options { long count; size_t size; char region[HSIPC_NAME_MAX + 1]; };
+
+/* What one process needs to reach the other, by each mechanism. */
+struct link {
+    hsipc_endpoint *ep; /* our endpoint ("ping" in the parent, "pong" in the child) */
+    hsipc_id peer;      /* the other one */
+    int in, out;        /* our ends of the two pipes */
+    unsigned char *buf; /* message buffer for the pipes */
     size_t size;
-    char region[HSIPC_NAME_MAX + 1];
 };
 
-struct result {
-    uint64_t min, p50, p99, p999; /* ns */
-    double per_sec;               /* round trips per second */
-};
+struct result { uint64_t min, p50, p99, p999; double per_sec; }; /* ns; round trips/s */
 
 /* Process state, global so that fail() can clean up from anywhere. */
-static struct {
+static struct state {
     int is_child;
-    pid_t parent, child;      /* child is 0 once reaped (and always in the child) */
-    hsipc_region *region;     /* this process's own attachment */
-    const char *region_name;  /* set only in the parent, which unlinks the region */
+    int share_cpu;           /* the two processes share one CPU, so spinning must yield */
+    pid_t parent, child;     /* child is 0 once reaped, and always in the child */
+    hsipc_region *region;    /* this process's own attachment */
+    const char *region_name; /* set while the parent should unlink the region on failure */
 } g;
 
 /* Prints what failed and exits; the parent first kills and reaps the child
@@ -66,21 +71,17 @@ static void check(int rc, const char *what) {
 }
 
 static const char *describe_status(int status) {
-    static char text[64];
+    static char text[48];
     if (WIFEXITED(status)) snprintf(text, sizeof text, "exited with status %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status)) snprintf(text, sizeof text, "killed by signal %d", WTERMSIG(status));
-    else snprintf(text, sizeof text, "stopped (status 0x%x)", (unsigned)status);
+    else snprintf(text, sizeof text, "killed by signal %d", WTERMSIG(status));
     return text;
 }
 
 /* Spinning or sleeping on a peer that died would hang forever: look now and then. */
 static void check_peer(void) {
-    if (g.is_child) {
-        if (getppid() != g.parent) fail("parent", "went away");
-        return;
-    }
     int status;
-    if (waitpid(g.child, &status, WNOHANG) == g.child) {
+    if (g.is_child && getppid() != g.parent) fail("parent", "went away");
+    if (!g.is_child && waitpid(g.child, &status, WNOHANG) == g.child) {
         g.child = 0;
         fail("child", describe_status(status));
     }
@@ -119,107 +120,102 @@ static int verify(const unsigned char *p, size_t size, uint64_t seq) {
     return seq_of(p) == seq && sum == want;
 }
 
-/* ---- hsipc --------------------------------------------------------------- */
+/* ---- Moving one message --------------------------------------------------- */
 
 /* Polling mode spins on timeout 0, which never makes a system call; blocking
- * mode sleeps in hsipc_poll, waking after SLICE_NS only to check the peer. */
-static void receive(hsipc_endpoint *ep, hsipc_msg *msg, enum mode mode) {
+ * mode waits in hsipc_poll (a short spin, then a futex sleep), waking after
+ * SLICE_NS only to check the peer. */
+static void receive(hsipc_endpoint *ep, hsipc_msg *msg, enum mech m) {
     unsigned long spins = 0;
     for (;;) {
-        int rc = hsipc_poll(ep, msg, mode == POLLING ? 0 : SLICE_NS);
+        int rc = hsipc_poll(ep, msg, m == POLLING ? 0 : SLICE_NS);
         if (rc == HSIPC_OK) return;
         if (rc != HSIPC_EAGAIN) check(rc, "hsipc_poll");
-        if (mode == BLOCKING || (++spins & 0xfffff) == 0) check_peer();
+        if (m == BLOCKING || (++spins & 0xffff) == 0) check_peer();
+        if (m == POLLING && g.share_cpu) sched_yield(); /* don't spin out the peer's CPU time */
     }
 }
 
-/* The peer opens its endpoint after fork; retry the lookup until it appears. */
-static hsipc_id wait_for_endpoint(hsipc_region *r, const char *name) {
-    const struct timespec ms = {0, 1000000};
-    for (int tries = 0; tries < 15000; tries++) {
-        hsipc_id id;
-        int rc = hsipc_lookup(r, name, &id);
-        if (rc == HSIPC_OK) return id;
-        if (rc != HSIPC_ENOENT) check(rc, "hsipc_lookup");
-        check_peer();
-        nanosleep(&ms, NULL);
-    }
-    fail("hsipc_lookup", "the peer's endpoint did not appear within 15 s");
-}
-
-/* Parent: n round trips; each sample is alloc, write, send, wait, check, release. */
-static void ping_hsipc(hsipc_endpoint *ping, hsipc_id pong, size_t size, long n,
-                       enum mode mode, uint64_t *lat) {
-    for (long i = 0; i < n; i++) {
-        uint64_t t0 = now_ns();
-        hsipc_off off;
-        hsipc_msg msg;
-        check(hsipc_alloc(g.region, size, &off), "hsipc_alloc");
-        fill(hsipc_ptr(g.region, off), size, (uint64_t)i); /* written in place */
-        check(hsipc_send_offset(ping, pong, off, size), "hsipc_send_offset");
-        receive(ping, &msg, mode);
-        if (msg.length != size || seq_of(msg.data) != (uint64_t)i)
-            fail("parent", "reply out of sequence");
-        check(hsipc_release(g.region, msg.off), "hsipc_release");
-        if (lat) lat[i] = now_ns() - t0;
-    }
-}
-
-/* Child: read each message where it lies and forward the same buffer back. */
-static void pong_hsipc(hsipc_endpoint *pong, hsipc_id ping, size_t size, long n, enum mode mode) {
-    for (long i = 0; i < n; i++) {
-        hsipc_msg msg;
-        receive(pong, &msg, mode);
-        if (msg.length != size || !verify(msg.data, size, (uint64_t)i))
-            fail("child", "message corrupt or out of sequence");
-        check(hsipc_send_offset(pong, ping, msg.off, size), "hsipc_send_offset");
-    }
-}
-
-/* ---- Pipes --------------------------------------------------------------- */
-
-/* A pipe may move fewer bytes than asked; loop until all have gone. */
-static void write_all(int fd, const unsigned char *p, size_t len) {
+/* A pipe may move fewer bytes than asked (a message larger than the pipe's
+ * capacity always does); loop until all have gone. */
+static void transfer(int fd, unsigned char *p, size_t len, int writing) {
     while (len > 0) {
-        ssize_t k = write(fd, p, len);
+        ssize_t k = writing ? write(fd, p, len) : read(fd, p, len);
         if (k < 0 && errno == EINTR) continue;
-        if (k < 0) fail("write", strerror(errno));
-        p += k;
-        len -= (size_t)k;
-    }
-}
-
-static void read_all(int fd, unsigned char *p, size_t len) {
-    while (len > 0) {
-        ssize_t k = read(fd, p, len);
-        if (k < 0 && errno == EINTR) continue;
-        if (k < 0) fail("read", strerror(errno));
+        if (k < 0) fail(writing ? "write" : "read", strerror(errno));
         if (k == 0) fail("read", "the peer closed its end of the pipe");
         p += k;
         len -= (size_t)k;
     }
 }
 
-static void ping_pipe(int out, int in, unsigned char *buf, size_t size, long n, uint64_t *lat) {
+/* Parent: one message out and its echo back. With hsipc the message is
+ * written in place in a buffer of the region and never copied. */
+static void round_trip(const struct link *l, enum mech m, uint64_t seq) {
+    if (m == PIPE) {
+        fill(l->buf, l->size, seq);
+        transfer(l->out, l->buf, l->size, 1);
+        transfer(l->in, l->buf, l->size, 0);
+        if (seq_of(l->buf) != seq) fail("parent", "pipe reply out of sequence");
+        return;
+    }
+    hsipc_off off;
+    hsipc_msg msg;
+    check(hsipc_alloc(g.region, l->size, &off), "hsipc_alloc");
+    fill(hsipc_ptr(g.region, off), l->size, seq);
+    check(hsipc_send_offset(l->ep, l->peer, off, l->size), "hsipc_send_offset");
+    receive(l->ep, &msg, m);
+    if (msg.length != l->size || seq_of(msg.data) != seq) fail("parent", "reply out of sequence");
+    check(hsipc_release(g.region, msg.off), "hsipc_release");
+}
+
+/* Child: take one message, read all of it, and send it back. With hsipc
+ * that is the same buffer, forwarded where it lies (zero copy). */
+static void echo(const struct link *l, enum mech m, uint64_t seq) {
+    if (m == PIPE) {
+        transfer(l->in, l->buf, l->size, 0);
+        if (!verify(l->buf, l->size, seq)) fail("child", "pipe message corrupt or out of sequence");
+        transfer(l->out, l->buf, l->size, 1);
+        return;
+    }
+    hsipc_msg msg;
+    receive(l->ep, &msg, m);
+    if (msg.length != l->size || !verify(msg.data, l->size, seq))
+        fail("child", "message corrupt or out of sequence");
+    check(hsipc_send_offset(l->ep, l->peer, msg.off, l->size), "hsipc_send_offset");
+}
+
+/* ---- Measuring -------------------------------------------------------------- */
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile, in thousandths, of n sorted samples. */
+static uint64_t permille(const uint64_t *sorted, long n, long k) {
+    long rank = (n * k + 999) / 1000;
+    return sorted[rank > 0 ? rank - 1 : 0];
+}
+
+/* WARMUP unmeasured round trips (page faults, caches, branch predictors),
+ * then n timed ones. Sequence numbers run on across both; the child counts
+ * the same way. */
+static struct result measure(const struct link *l, enum mech m, long n, uint64_t *lat) {
+    for (long i = 0; i < WARMUP; i++) round_trip(l, m, (uint64_t)i);
+    uint64_t start = now_ns();
     for (long i = 0; i < n; i++) {
         uint64_t t0 = now_ns();
-        fill(buf, size, (uint64_t)i);
-        write_all(out, buf, size);
-        read_all(in, buf, size);
-        if (seq_of(buf) != (uint64_t)i) fail("parent", "pipe reply out of sequence");
-        if (lat) lat[i] = now_ns() - t0;
+        round_trip(l, m, (uint64_t)(WARMUP + i));
+        lat[i] = now_ns() - t0;
     }
+    uint64_t elapsed = now_ns() - start;
+    qsort(lat, (size_t)n, sizeof *lat, cmp_u64);
+    return (struct result){lat[0], permille(lat, n, 500), permille(lat, n, 990),
+                           permille(lat, n, 999), (double)n * 1e9 / (double)elapsed};
 }
 
-static void pong_pipe(int in, int out, unsigned char *buf, size_t size, long n) {
-    for (long i = 0; i < n; i++) {
-        read_all(in, buf, size);
-        if (!verify(buf, size, (uint64_t)i)) fail("child", "pipe message corrupt or out of sequence");
-        write_all(out, buf, size);
-    }
-}
-
-/* ---- Setup and statistics -------------------------------------------------- */
+/* ---- Setup ------------------------------------------------------------------ */
 
 /* Two spinning processes on one CPU would take turns instead of running side
  * by side, so each gets its own: the first two CPUs we may use (0 and 1 on
@@ -240,26 +236,18 @@ static void pin_to(int cpu) {
     (void)sched_setaffinity(0, sizeof set, &set); /* only a hint for steadier numbers */
 }
 
-static int cmp_u64(const void *a, const void *b) {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile, in thousandths, of n sorted samples. */
-static uint64_t permille(const uint64_t *sorted, long n, long k) {
-    long rank = (n * k + 999) / 1000;
-    return sorted[rank > 0 ? rank - 1 : 0];
-}
-
-static struct result summarize(uint64_t *lat, long n, uint64_t elapsed_ns) {
-    struct result r;
-    qsort(lat, (size_t)n, sizeof *lat, cmp_u64);
-    r.min = lat[0];
-    r.p50 = permille(lat, n, 500);
-    r.p99 = permille(lat, n, 990);
-    r.p999 = permille(lat, n, 999);
-    r.per_sec = (double)n * 1e9 / (double)elapsed_ns;
-    return r;
+/* The peer opens its endpoint after fork; retry the lookup until it appears. */
+static hsipc_id wait_for_endpoint(hsipc_region *r, const char *name) {
+    const struct timespec ms = {0, 1000000};
+    for (int tries = 0; tries < 15000; tries++) {
+        hsipc_id id;
+        int rc = hsipc_lookup(r, name, &id);
+        if (rc == HSIPC_OK) return id;
+        if (rc != HSIPC_ENOENT) check(rc, "hsipc_lookup");
+        check_peer();
+        nanosleep(&ms, NULL);
+    }
+    fail("hsipc_lookup", "the peer's endpoint did not appear within 15 s");
 }
 
 _Noreturn static void usage(FILE *to, int code) {
@@ -293,7 +281,10 @@ static void parse_args(int argc, char **argv, struct options *o) {
         if (strcmp(arg, "--count") == 0) o->count = parse_number(val, 1, MAX_COUNT, "--count");
         else if (strcmp(arg, "--size") == 0) o->size = (size_t)parse_number(val, MIN_SIZE, MAX_SIZE, "--size");
         else if (strcmp(arg, "--region") == 0 && strlen(val) <= HSIPC_NAME_MAX) strcpy(o->region, val);
-        else usage(stderr, 2);
+        else {
+            fprintf(stderr, "demo: bad option or value: %s %s\n", arg, val);
+            usage(stderr, 2);
+        }
     }
 }
 
@@ -309,27 +300,19 @@ static hsipc_config demo_config(size_t size) {
     return cfg;
 }
 
-/* The child runs the same schedule as the parent: warm-up then measured
- * round trips for each mechanism, with sequence numbers restarting at 0. */
+/* The child attaches anew (a handle must not cross fork), opens "pong",
+ * and echoes every message of every mechanism in the parent's order. */
 _Noreturn static void child_main(const struct options *o, const hsipc_config *cfg, int cpu,
                                  int in, int out) {
-    hsipc_endpoint *pong;
-    g.is_child = 1;
-    g.child = 0;
-    g.region = NULL; /* the parent's handle: not ours to use or detach after fork */
-    g.region_name = NULL;
+    g = (struct state){.is_child = 1, .parent = g.parent, .share_cpu = g.share_cpu}; /* not the parent's handle */
+    struct link l = {.in = in, .out = out, .size = o->size, .buf = malloc(o->size)};
+    if (!l.buf) fail("malloc", strerror(errno));
     if (cpu >= 0) pin_to(cpu);
     check(hsipc_attach(o->region, cfg, &g.region), "hsipc_attach");
-    check(hsipc_endpoint_open(g.region, "pong", &pong), "hsipc_endpoint_open(pong)");
-    hsipc_id ping = wait_for_endpoint(g.region, "ping");
-    for (int mode = POLLING; mode <= BLOCKING; mode++) {
-        pong_hsipc(pong, ping, o->size, WARMUP, (enum mode)mode);
-        pong_hsipc(pong, ping, o->size, o->count, (enum mode)mode);
-    }
-    unsigned char *buf = malloc(o->size);
-    if (!buf) fail("malloc", strerror(errno));
-    pong_pipe(in, out, buf, o->size, WARMUP);
-    pong_pipe(in, out, buf, o->size, o->count);
+    check(hsipc_endpoint_open(g.region, "pong", &l.ep), "hsipc_endpoint_open(pong)");
+    l.peer = wait_for_endpoint(g.region, "ping");
+    for (int m = POLLING; m <= PIPE; m++)
+        for (long seq = 0; seq < WARMUP + o->count; seq++) echo(&l, (enum mech)m, (uint64_t)seq);
     hsipc_region *r = g.region;
     g.region = NULL;
     check(hsipc_detach(r), "hsipc_detach");
@@ -339,22 +322,22 @@ _Noreturn static void child_main(const struct options *o, const hsipc_config *cf
 int main(int argc, char **argv) {
     struct options o;
     struct result res[3];
-    int to_child[2], to_parent[2], cpus[2];
-    hsipc_endpoint *ping;
+    int to_child[2], to_parent[2], cpus[2], status;
 
     parse_args(argc, argv, &o);
     hsipc_config cfg = demo_config(o.size);
     uint64_t *lat = malloc((size_t)o.count * sizeof *lat);
-    unsigned char *buf = malloc(o.size);
-    if (!lat || !buf) fail("malloc", strerror(errno));
+    struct link l = {.size = o.size, .buf = malloc(o.size)};
+    if (!lat || !l.buf) fail("malloc", strerror(errno));
     int pinned = pick_cpus(cpus);
     if (pipe(to_child) != 0 || pipe(to_parent) != 0) fail("pipe", strerror(errno));
     signal(SIGPIPE, SIG_IGN); /* a dead peer should make write() fail, not kill us */
 
     g.parent = getpid();
+    g.share_cpu = !pinned;
     g.region_name = o.region;
     check(hsipc_attach(o.region, &cfg, &g.region), "hsipc_attach");
-    check(hsipc_endpoint_open(g.region, "ping", &ping), "hsipc_endpoint_open(ping)");
+    check(hsipc_endpoint_open(g.region, "ping", &l.ep), "hsipc_endpoint_open(ping)");
 
     fflush(NULL); /* or the child would inherit, and one day print, our buffered output */
     pid_t pid = fork();
@@ -367,43 +350,38 @@ int main(int argc, char **argv) {
     g.child = pid;
     close(to_child[0]); /* so that read() sees EOF, not a hang, if the child dies */
     close(to_parent[1]);
+    l.out = to_child[1];
+    l.in = to_parent[0];
     if (pinned) pin_to(cpus[0]);
-    hsipc_id pong = wait_for_endpoint(g.region, "pong");
+    l.peer = wait_for_endpoint(g.region, "pong");
+    /* Both processes are attached, and the name only serves to attach: remove
+     * it now, so that even a Ctrl-C or a crash of either process cannot leave
+     * /dev/shm/hsipc.NAME behind. The memory lives until both have detached. */
+    g.region_name = NULL;
+    check(hsipc_unlink(o.region), "hsipc_unlink");
 
-    for (int mode = POLLING; mode <= BLOCKING; mode++) {
-        ping_hsipc(ping, pong, o.size, WARMUP, (enum mode)mode, NULL);
-        uint64_t t0 = now_ns();
-        ping_hsipc(ping, pong, o.size, o.count, (enum mode)mode, lat);
-        res[mode] = summarize(lat, o.count, now_ns() - t0);
-    }
-    ping_pipe(to_child[1], to_parent[0], buf, o.size, WARMUP, NULL);
-    uint64_t t0 = now_ns();
-    ping_pipe(to_child[1], to_parent[0], buf, o.size, o.count, lat);
-    res[2] = summarize(lat, o.count, now_ns() - t0);
+    for (int m = POLLING; m <= PIPE; m++) res[m] = measure(&l, (enum mech)m, o.count, lat);
 
-    int status;
     if (waitpid(pid, &status, 0) != pid) fail("waitpid", strerror(errno));
     g.child = 0;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail("child", describe_status(status));
     hsipc_region *r = g.region;
     g.region = NULL; /* detach frees the handle even when it fails */
     check(hsipc_detach(r), "hsipc_detach");
-    g.region_name = NULL;
-    check(hsipc_unlink(o.region), "hsipc_unlink");
 
-    static const char *names[3] = {"hsipc (polling)", "hsipc (blocking)", "pipe"};
     printf("hsipc demo: %ld round trips of %zu-byte messages between two processes", o.count, o.size);
     if (pinned) printf(" (CPUs %d and %d)", cpus[0], cpus[1]);
     printf("\n%-18s %10s %10s %10s %11s %15s\n", "mechanism", "min (ns)", "p50 (ns)", "p99 (ns)",
            "p99.9 (ns)", "round trips/s");
-    for (int m = 0; m < 3; m++)
-        printf("%-18s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %11" PRIu64 " %15.0f\n", names[m],
+    for (int m = POLLING; m <= PIPE; m++)
+        printf("%-18s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %11" PRIu64 " %15.0f\n", mech_name[m],
                res[m].min, res[m].p50, res[m].p99, res[m].p999, res[m].per_sec);
-    printf("hsipc polling is %.1fx faster than a pipe at p50\n",
-           (double)res[2].p50 / (double)(res[0].p50 ? res[0].p50 : 1));
+    double ratio = (double)res[PIPE].p50 / (double)(res[POLLING].p50 ? res[POLLING].p50 : 1);
+    printf("hsipc polling is %.1fx %s than a pipe at p50\n", ratio >= 1 ? ratio : 1 / ratio,
+           ratio >= 1 ? "faster" : "slower");
     printf("messages passed: %ld (3 mechanisms x %ld round trips incl. %d warm-up x 2 messages)\n",
            3 * 2 * (o.count + WARMUP), o.count + WARMUP, WARMUP);
     free(lat);
-    free(buf);
+    free(l.buf);
     return 0;
 }

@@ -29,6 +29,15 @@ need_packages() {
     fi
 }
 
-cmake_generator() {
-    if command -v ninja >/dev/null 2>&1; then echo Ninja; else echo "Unix Makefiles"; fi
+# configure DIR CMAKE_ARGS...: Ninja where installed, else Make; an existing
+# build directory keeps the generator it was made with (CMake refuses to
+# switch).
+configure() {
+    local dir=$1
+    shift
+    local generator=()
+    if [[ ! -f $dir/CMakeCache.txt ]]; then
+        if command -v ninja >/dev/null 2>&1; then generator=(-G Ninja); else generator=(-G "Unix Makefiles"); fi
+    fi
+    cmake -S "$(repo_root)" -B "$dir" ${generator[@]+"${generator[@]}"} "$@"
 }

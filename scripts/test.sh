@@ -21,7 +21,7 @@ need_packages cmake:cmake ninja:ninja-build g++:g++ gcc:gcc \
 configure_and_build() {
     local dir=$1
     shift
-    cmake -S "$root" -B "$dir" -G "$(cmake_generator)" -DCMAKE_BUILD_TYPE=Debug -DHSIPC_BUILD_TESTS=ON "$@" >/dev/null
+    configure "$dir" -DCMAKE_BUILD_TYPE=Debug -DHSIPC_BUILD_TESTS=ON "$@" >/dev/null
     cmake --build "$dir" -j "$(nproc)" >"$dir/build.log" 2>&1 || { cat "$dir/build.log"; exit 1; }
     echo "built $(basename "$dir")"
 }

@@ -165,6 +165,14 @@ void sleep_ns(int64_t ns) {
 }
 
 int current_pid() { return int(getpid()); }
+
+int online_cpus() {
+    static const int n = [] {
+        long v = sysconf(_SC_NPROCESSORS_ONLN);
+        return v > 0 ? int(v) : 1;
+    }();
+    return n;
+}
 uint32_t effective_uid() { return uint32_t(geteuid()); }
 
 }  // namespace hsipc::os

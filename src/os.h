@@ -66,6 +66,8 @@ inline void cpu_relax() {
 #endif
 }
 int current_pid();
+// CPUs online, read once: spinning for a peer is pointless on one CPU.
+int online_cpus();
 uint32_t effective_uid();
 
 }  // namespace hsipc::os

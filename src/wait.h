@@ -23,7 +23,9 @@ template <class TryOnce>
 int wait_until(std::atomic<uint32_t>& sleeping, int64_t timeout_ns, TryOnce try_once) {
     const int64_t start = os::monotonic_ns();
     const int64_t deadline = timeout_ns == HSIPC_FOREVER ? -1 : start + timeout_ns;
-    const int64_t spin_until = deadline >= 0 && deadline < start + kSpinNs ? deadline : start + kSpinNs;
+    // On one CPU the sender cannot run while we spin: go straight to sleep.
+    const int64_t spin_ns = os::online_cpus() > 1 ? kSpinNs : 0;
+    const int64_t spin_until = deadline >= 0 && deadline < start + spin_ns ? deadline : start + spin_ns;
     int rc;
     for (uint32_t i = 1;; i++) {
         rc = try_once();
