@@ -108,8 +108,9 @@ int read_whole_file(const char* path, std::string* out) {
     return HSIPC_OK;
 }
 
-// Applies the text of a configuration file to *cfg.
-int apply_config_text(const std::string& text, hsipc_config* cfg) {
+}  // namespace
+
+int config_apply_text(const std::string& text, hsipc_config* cfg) {
     hsipc_pool_config pools[HSIPC_MAX_POOLS];
     uint32_t pool_lines = 0;
     size_t line_start = 0;
@@ -148,8 +149,6 @@ int apply_config_text(const std::string& text, hsipc_config* cfg) {
     }
     return HSIPC_OK;
 }
-
-}  // namespace
 
 void config_defaults(hsipc_config* cfg) {
     *cfg = hsipc_config{};
@@ -210,7 +209,7 @@ int config_load_file(hsipc_config* cfg, const char* path) {
     int rc = read_whole_file(path, &text);
     if (rc != HSIPC_OK) return rc;
     hsipc_config merged = *cfg;
-    rc = apply_config_text(text, &merged);
+    rc = config_apply_text(text, &merged);
     if (rc != HSIPC_OK) return rc;
     StoredConfig ignored;
     rc = config_to_stored(merged, &ignored);

@@ -1,6 +1,8 @@
 // Configurations: defaults, validation, and the stored configuration file.
 #pragma once
 
+#include <string>
+
 #include "hsipc.h"
 #include "layout.h"
 
@@ -15,6 +17,11 @@ int config_to_stored(const hsipc_config& cfg, StoredConfig* out);
 
 // The public struct for a stored (already validated) configuration.
 void config_from_stored(const StoredConfig& stored, hsipc_config* out);
+
+// Applies the text of a configuration file to *cfg, key by key, without
+// validating the result; HSIPC_EINVAL on any malformed line (then *cfg may
+// be partly changed: config_load_file works on a copy).
+int config_apply_text(const std::string& text, hsipc_config* cfg);
 
 // Overlays the file at `path` on *cfg; *cfg unchanged on any error.
 int config_load_file(hsipc_config* cfg, const char* path);
