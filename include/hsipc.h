@@ -70,6 +70,7 @@ typedef struct hsipc_pool_config {
  *                   reserved 0
  *   mode            permission bits only (<= 0777) and including 0600, so
  *                   the creator can always reattach
+ *   max_buffers_per_process  0 (no limit) or 1 .. the number of buffers
  *   the whole region at most 1 TiB.
  */
 typedef struct hsipc_config {
@@ -80,6 +81,8 @@ typedef struct hsipc_config {
     hsipc_pool_config pools[HSIPC_MAX_POOLS]; /* strictly ascending sizes; default
                                                  256 B x 4096, 64 KiB x 256, 4 MiB x 8 */
     uint32_t mode; /* permission bits of the shared memory object; default 0600 */
+    uint32_t max_buffers_per_process; /* buffers one process may hold at once
+                                         (allocated or received); 0 = no limit, the default */
 } hsipc_config;
 
 typedef struct hsipc_msg {
@@ -163,6 +166,13 @@ HSIPC_API int hsipc_attach(const char *name, const hsipc_config *cfg,
                            hsipc_region **out) HSIPC_NOEXCEPT;
 
 /*
+ * As hsipc_attach, but never creates: a missing region is HSIPC_ENOENT.
+ * For tools that inspect regions (the hsipc command).
+ * Errors: those of hsipc_attach, and HSIPC_ENOENT.
+ */
+HSIPC_API int hsipc_attach_existing(const char *name, hsipc_region **out) HSIPC_NOEXCEPT;
+
+/*
  * Closes the handle's endpoints (messages queued to them return to the
  * pools), unmaps, and frees the handle, even when it returns an error. When
  * this is the process's last handle to the region, every buffer the process
@@ -181,10 +191,51 @@ HSIPC_API int hsipc_unlink(const char *name) HSIPC_NOEXCEPT;
 
 /*
  * Writes the region's effective configuration (inbox_capacity after
- * rounding) to *out. out->struct_size must be set (hsipc_config_init).
+ * rounding) to *out: as many fields as out->struct_size covers, which must
+ * be set (hsipc_config_init).
  * Errors: HSIPC_EINVAL (NULL or unknown struct_size).
  */
 HSIPC_API int hsipc_region_config(hsipc_region *r, hsipc_config *out) HSIPC_NOEXCEPT;
+
+/* ---- Introspection ---------------------------------------------------- */
+/* Snapshots for tools (the hsipc command): the region may change while
+ * they are taken, so counts can be off by the operations in flight. The
+ * caller sets struct_size to sizeof the struct; later versions may add
+ * fields at the end. */
+
+typedef struct hsipc_pool_stats {
+    uint32_t struct_size; /* sizeof(hsipc_pool_stats), set by the caller */
+    uint32_t buffer_count;
+    uint64_t buffer_size;
+    uint32_t free_count;   /* in the pool */
+    uint32_t held_count;   /* allocated or received by some process */
+    uint32_t queued_count; /* sent and not yet received */
+    uint32_t reserved;
+} hsipc_pool_stats;
+
+/*
+ * Buffer counts of pool `pool` (0 .. pool_count - 1).
+ * Errors: HSIPC_EINVAL (NULL, bad struct_size, pool out of range).
+ */
+HSIPC_API int hsipc_region_pool_stats(hsipc_region *r, uint32_t pool, hsipc_pool_stats *out) HSIPC_NOEXCEPT;
+
+typedef struct hsipc_endpoint_info {
+    uint32_t struct_size; /* sizeof(hsipc_endpoint_info), set by the caller */
+    hsipc_id id;
+    char name[HSIPC_NAME_MAX + 1];
+    int32_t owner_pid;    /* as the owner recorded it (pids are reused: see owner_alive) */
+    uint32_t owner_alive; /* 1 while the owning process lives */
+    uint32_t queued;      /* messages waiting in its inbox */
+    uint32_t reserved;
+} hsipc_endpoint_info;
+
+/*
+ * The endpoint in table slot `slot` (0 .. max_endpoints - 1).
+ * Errors: HSIPC_EINVAL (NULL, bad struct_size, slot out of range),
+ * HSIPC_ENOENT (no endpoint in that slot), HSIPC_ESYS.
+ */
+HSIPC_API int hsipc_region_endpoint_info(hsipc_region *r, uint32_t slot,
+                                         hsipc_endpoint_info *out) HSIPC_NOEXCEPT;
 
 /* ---- Endpoints -------------------------------------------------------- */
 
@@ -223,7 +274,8 @@ HSIPC_API int hsipc_lookup(hsipc_region *r, const char *name, hsipc_id *out) HSI
  * smallest pool that fits and has a free buffer. Lock-free; no system call
  * unless every fitting pool is exhausted, in which case dead processes are
  * reaped and the allocation tried once more.
- * Errors: HSIPC_EINVAL (NULL, size 0), HSIPC_ETOOBIG, HSIPC_ENOMEM.
+ * Errors: HSIPC_EINVAL (NULL, size 0), HSIPC_ETOOBIG, HSIPC_ENOMEM (no free
+ * buffer, or the process holds max_buffers_per_process already).
  */
 HSIPC_API int hsipc_alloc(hsipc_region *r, size_t size, hsipc_off *out) HSIPC_NOEXCEPT;
 

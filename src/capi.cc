@@ -9,6 +9,7 @@
 #include "pool.h"
 #include "reap.h"
 #include "region.h"
+#include "stats.h"
 
 using hsipc::Endpoint;
 using hsipc::Region;
@@ -59,7 +60,17 @@ HSIPC_API int hsipc_attach(const char* name, const hsipc_config* cfg, hsipc_regi
     if (!name || !out) return HSIPC_EINVAL;
     return guarded([&] {
         Region* r;
-        int rc = hsipc::region_attach(name, cfg, &r);
+        int rc = hsipc::region_attach(name, cfg, hsipc::AttachMode::kCreateIfMissing, &r);
+        if (rc == HSIPC_OK) *out = reinterpret_cast<hsipc_region*>(r);
+        return rc;
+    });
+}
+
+HSIPC_API int hsipc_attach_existing(const char* name, hsipc_region** out) noexcept {
+    if (!name || !out) return HSIPC_EINVAL;
+    return guarded([&] {
+        Region* r;
+        int rc = hsipc::region_attach(name, nullptr, hsipc::AttachMode::kExistingOnly, &r);
         if (rc == HSIPC_OK) *out = reinterpret_cast<hsipc_region*>(r);
         return rc;
     });
@@ -79,6 +90,21 @@ HSIPC_API int hsipc_region_config(hsipc_region* r, hsipc_config* out) noexcept {
     if (!r || !out || out->struct_size != sizeof(hsipc_config)) return HSIPC_EINVAL;
     hsipc::config_from_stored(core(r)->layout.config, out);
     return HSIPC_OK;
+}
+
+HSIPC_API int hsipc_region_pool_stats(hsipc_region* r, uint32_t pool, hsipc_pool_stats* out) noexcept {
+    if (!r || !out || out->struct_size != sizeof(hsipc_pool_stats) || pool >= core(r)->layout.config.pool_count) {
+        return HSIPC_EINVAL;
+    }
+    hsipc::pool_stats(*core(r), pool, out);
+    return HSIPC_OK;
+}
+
+HSIPC_API int hsipc_region_endpoint_info(hsipc_region* r, uint32_t slot, hsipc_endpoint_info* out) noexcept {
+    if (!r || !out || out->struct_size != sizeof(hsipc_endpoint_info) || slot >= core(r)->max_endpoints()) {
+        return HSIPC_EINVAL;
+    }
+    return guarded([&] { return hsipc::endpoint_info(*core(r), slot, out); });
 }
 
 HSIPC_API int hsipc_endpoint_open(hsipc_region* r, const char* name, hsipc_endpoint** out) noexcept {

@@ -136,6 +136,8 @@ int config_apply_text(const std::string& text, hsipc_config* cfg) {
             uint64_t mode;
             if (!parse_unsigned(value, 8, &mode) || mode > 07777) return HSIPC_EINVAL;
             cfg->mode = uint32_t(mode);
+        } else if (key == "max_buffers_per_process") {
+            if (!parse_u32(value, &cfg->max_buffers_per_process)) return HSIPC_EINVAL;
         } else if (key == "pool") {
             if (pool_lines == HSIPC_MAX_POOLS || !parse_pool(value, &pools[pool_lines])) return HSIPC_EINVAL;
             pool_lines++;
@@ -179,6 +181,8 @@ int config_to_stored(const hsipc_config& cfg, StoredConfig* out) {
         s.pools[p] = {pool.buffer_size, pool.buffer_count, 0};
     }
     if (buffers > kMaxTotalBuffers) return HSIPC_EINVAL;
+    if (cfg.max_buffers_per_process > buffers) return HSIPC_EINVAL;
+    s.max_buffers_per_process = cfg.max_buffers_per_process;
     s.max_endpoints = cfg.max_endpoints;
     s.inbox_capacity = round_up_pow2(cfg.inbox_capacity);
     s.pool_count = cfg.pool_count;
@@ -200,6 +204,7 @@ void config_from_stored(const StoredConfig& stored, hsipc_config* out) {
         c.pools[p] = {stored.pools[p].buffer_size, stored.pools[p].buffer_count, 0};
     }
     c.mode = stored.mode;
+    c.max_buffers_per_process = stored.max_buffers_per_process;
     *out = c;
 }
 

@@ -42,7 +42,7 @@ struct StoredConfig {
     uint32_t pool_count;
     uint32_t process_slots;
     uint32_t mode;
-    uint32_t reserved;
+    uint32_t max_buffers_per_process;  // 0 = no limit
     StoredPool pools[HSIPC_MAX_POOLS];
 };
 

@@ -71,6 +71,13 @@ int claim_process_slot(Region& r, ProcessAttachment& a) {
     return HSIPC_ENOMEM;
 }
 
+void join(Region& r, ProcessAttachment* a) {
+    r.process = a;
+    r.held_word = owner_word(kOwnerHeld, a->slot, a->gen);
+    r.quota = r.layout.config.max_buffers_per_process;
+    r.held_count = &a->held_count;
+}
+
 }  // namespace
 
 int attach_process(Region& r, int fd, const os::FileInfo& info) {
@@ -80,8 +87,7 @@ int attach_process(Region& r, int fd, const os::FileInfo& info) {
         if (a->dev == info.dev && a->ino == info.ino) {
             os::close_fd(fd);  // the existing descriptor holds our locks
             a->handles++;
-            r.process = a;
-            r.held_word = owner_word(kOwnerHeld, a->slot, a->gen);
+            join(r, a);
             return HSIPC_OK;
         }
     }
@@ -110,7 +116,7 @@ int attach_process(Region& r, int fd, const os::FileInfo& info) {
         return rc;
     }
     a->handles = 1;
-    r.held_word = owner_word(kOwnerHeld, a->slot, a->gen);
+    join(r, a);
     g_registry->push_back(a);
     return HSIPC_OK;
 }

@@ -3,6 +3,7 @@
 // asks the kernel instead of trusting pids (which are reused).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 
@@ -19,6 +20,7 @@ struct ProcessAttachment {
     uint32_t slot = UINT32_MAX;
     uint32_t gen = 0;
     int handles = 0;
+    std::atomic<int64_t> held_count{0};  // see Region::quota
     std::mutex region_lock_mutex;  // OFD locks do not exclude our own threads
 };
 

@@ -44,6 +44,7 @@ int take_one(Endpoint& ep, hsipc_msg* msg) {
     inbox_consume(inbox, ep.head);
     ep.head++;
     if (!taken) return HSIPC_ECORRUPT;
+    count_held(r, 1);
     const uint64_t off = buffer_offset(r.layout, b);
     *msg = hsipc_msg{off, length, from, r.base + off};
     return HSIPC_OK;
@@ -84,6 +85,7 @@ int message_send(Endpoint& from, hsipc_id to, hsipc_off off, size_t length) {
         if (!h.owner.compare_exchange_strong(expected, r.held_word, std::memory_order_relaxed)) return HSIPC_ECORRUPT;
         return rc;
     }
+    count_held(r, -1);
     wake_if_sleeping(dest.sleeping);
     return HSIPC_OK;
 }

@@ -69,10 +69,18 @@ uint64_t buffer_capacity(const Layout& l, uint32_t index) {
 int pool_alloc(Region& r, size_t size, hsipc_off* out) {
     if (size == 0) return HSIPC_EINVAL;
     if (size > r.layout.pools[r.layout.config.pool_count - 1].buffer_size) return HSIPC_ETOOBIG;
+    // Reserve our share first, so racing threads cannot overshoot it.
+    if (r.quota != 0 && r.held_count->fetch_add(1, std::memory_order_relaxed) >= r.quota) {
+        r.held_count->fetch_sub(1, std::memory_order_relaxed);
+        return HSIPC_ENOMEM;  // reaping others would not help
+    }
     uint32_t index;
     if (!claim(r, size, &index)) {
         int reaped = reap(r);
-        if (reaped <= 0 || !claim(r, size, &index)) return HSIPC_ENOMEM;
+        if (reaped <= 0 || !claim(r, size, &index)) {
+            count_held(r, -1);
+            return HSIPC_ENOMEM;
+        }
     }
     *out = buffer_offset(r.layout, index);
     return HSIPC_OK;
@@ -88,8 +96,9 @@ int held_buffer(Region& r, uint64_t off, uint32_t* index) {
 
 int pool_release(Region& r, uint64_t off) {
     uint32_t i;
-    if (!buffer_at_offset(r.layout, off, &i)) return HSIPC_EBADOFF;
-    return buffer_free_if(r, i, r.held_word) ? HSIPC_OK : HSIPC_EBADOFF;
+    if (!buffer_at_offset(r.layout, off, &i) || !buffer_free_if(r, i, r.held_word)) return HSIPC_EBADOFF;
+    count_held(r, -1);
+    return HSIPC_OK;
 }
 
 bool buffer_free_if(Region& r, uint32_t index, uint64_t expected) {

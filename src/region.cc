@@ -145,7 +145,7 @@ bool valid_name(const char* name) {
     return n > 0;
 }
 
-int region_attach(const char* name, const hsipc_config* cfg, Region** out) {
+int region_attach(const char* name, const hsipc_config* cfg, AttachMode mode, Region** out) {
     if (!valid_name(name)) return HSIPC_EINVAL;
     if (cfg && cfg->struct_size != sizeof(hsipc_config)) return HSIPC_EINVAL;
     const std::string path = object_path(name);
@@ -166,7 +166,7 @@ int region_attach(const char* name, const hsipc_config* cfg, Region** out) {
             errno = saved;
             return rc;
         }
-        if (err != ENOENT) {
+        if (err != ENOENT || mode == AttachMode::kExistingOnly) {
             delete r;
             return status_from_errno(err);
         }

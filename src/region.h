@@ -20,6 +20,12 @@ struct Region {
     Layout layout{};  // validated at attach; never re-read from the region
     ProcessAttachment* process = nullptr;
     uint64_t held_word = 0;  // owner word of the buffers this process holds
+    // max_buffers_per_process (0: none), and where this process counts the
+    // buffers it holds when there is a limit (shared by its handles). The
+    // count is private: the limit protects a region from a greedy but
+    // honest process, not from one that writes owner words itself.
+    uint32_t quota = 0;
+    std::atomic<int64_t>* held_count = nullptr;
     // Where this handle's next allocation scan starts, per pool. Relaxed
     // atomics: only a hint, but several threads may share the handle.
     std::atomic<uint32_t> alloc_cursor[HSIPC_MAX_POOLS] = {};
@@ -55,7 +61,13 @@ struct Endpoint {
 
 bool valid_name(const char* name);
 
-int region_attach(const char* name, const hsipc_config* cfg, Region** out);
+// Counts a change in the buffers this process holds, where there is a limit.
+inline void count_held(Region& r, int64_t delta) {
+    if (r.quota != 0) r.held_count->fetch_add(delta, std::memory_order_relaxed);
+}
+
+enum class AttachMode { kCreateIfMissing, kExistingOnly };
+int region_attach(const char* name, const hsipc_config* cfg, AttachMode mode, Region** out);
 int region_detach(Region* r);
 int region_unlink(const char* name);
 

@@ -192,6 +192,23 @@ TEST(CApiVersion, MatchesHeader) {
 
 // ---- Struct layout (x86-64 LP64 ABI) -------------------------------------------------------
 
+TEST(CApiLayout, IntrospectionStructsArePinned) {
+    EXPECT_EQ(32u, sizeof(hsipc_pool_stats));
+    EXPECT_EQ(0u, offsetof(hsipc_pool_stats, struct_size));
+    EXPECT_EQ(4u, offsetof(hsipc_pool_stats, buffer_count));
+    EXPECT_EQ(8u, offsetof(hsipc_pool_stats, buffer_size));
+    EXPECT_EQ(16u, offsetof(hsipc_pool_stats, free_count));
+    EXPECT_EQ(20u, offsetof(hsipc_pool_stats, held_count));
+    EXPECT_EQ(24u, offsetof(hsipc_pool_stats, queued_count));
+    EXPECT_EQ(88u, sizeof(hsipc_endpoint_info));
+    EXPECT_EQ(0u, offsetof(hsipc_endpoint_info, struct_size));
+    EXPECT_EQ(4u, offsetof(hsipc_endpoint_info, id));
+    EXPECT_EQ(8u, offsetof(hsipc_endpoint_info, name));
+    EXPECT_EQ(72u, offsetof(hsipc_endpoint_info, owner_pid));
+    EXPECT_EQ(76u, offsetof(hsipc_endpoint_info, owner_alive));
+    EXPECT_EQ(80u, offsetof(hsipc_endpoint_info, queued));
+}
+
 TEST(CApiLayout, PoolConfig) {
     EXPECT_EQ(16u, sizeof(hsipc_pool_config));
     EXPECT_EQ(0u, offsetof(hsipc_pool_config, buffer_size));
@@ -210,6 +227,7 @@ TEST(CApiLayout, Config) {
     EXPECT_EQ(12u, offsetof(hsipc_config, pool_count));
     EXPECT_EQ(16u, offsetof(hsipc_config, pools));
     EXPECT_EQ(144u, offsetof(hsipc_config, mode));
+    EXPECT_EQ(148u, offsetof(hsipc_config, max_buffers_per_process));
     EXPECT_EQ(128u, sizeof(hsipc_config::pools));
     EXPECT_EQ(4u, sizeof(hsipc_config::mode));
     EXPECT_EQ(8u, alignof(hsipc_config));

@@ -196,6 +196,22 @@ TEST(ConfigLoad, OctalModeWithoutLeadingZero) {
     EXPECT_EQ(0660u, c.mode);
 }
 
+TEST(ConfigLoad, MaxBuffersPerProcess) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    hsipc_config c;
+    hsipc_config_init(&c);
+    EXPECT_EQ(0u, c.max_buffers_per_process);  // no limit by default
+    ASSERT_OK(hsipc_config_load(&c, dir.write("quota.conf", "max_buffers_per_process = 7\n").c_str()));
+    EXPECT_EQ(7u, c.max_buffers_per_process);
+    const hsipc_config before = c;
+    // More than the 4360 buffers of the default pools, or not a number.
+    for (const char* bad : {"max_buffers_per_process = 4361\n", "max_buffers_per_process = -1\n"}) {
+        EXPECT_STATUS(HSIPC_EINVAL, hsipc_config_load(&c, dir.write("bad.conf", bad).c_str())) << bad;
+        EXPECT_EQ(0, std::memcmp(&before, &c, sizeof c));
+    }
+}
+
 TEST(ConfigLoad, AbsentKeysKeepPriorValues) {
     TempDir dir;
     ASSERT_TRUE(dir.ok());

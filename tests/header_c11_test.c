@@ -185,6 +185,19 @@ static void round_trip(void) {
     reaped = hsipc_reap(r);
     CHECK(reaped == 0);
 
+    {
+        hsipc_pool_stats ps;
+        hsipc_endpoint_info info;
+        hsipc_region *again = NULL;
+        ps.struct_size = sizeof ps;
+        REQUIRE_STATUS(HSIPC_OK, hsipc_region_pool_stats(r, 0, &ps));
+        CHECK(ps.free_count == ps.buffer_count);
+        info.struct_size = sizeof info;
+        CHECK(hsipc_region_endpoint_info(r, 0, &info) == HSIPC_OK ? info.owner_alive == 1 : 1);
+        REQUIRE_STATUS(HSIPC_OK, hsipc_attach_existing(name, &again));
+        REQUIRE_STATUS(HSIPC_OK, hsipc_detach(again));
+    }
+
     REQUIRE_STATUS(HSIPC_OK, hsipc_endpoint_close(ep));
     ep = NULL;
     REQUIRE_STATUS(HSIPC_ENOENT, hsipc_lookup(r, "c11-endpoint", &id));

@@ -163,3 +163,59 @@ TEST(PoolOffsets, DecodeOnlyExactBufferStarts) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(PoolQuota, GreedyProcessIsBoundedAndOthersStillAllocate) {
+    hsipc_test::ScopedName name("pool-quota");
+    hsipc_config cfg = hsipc_test::small_config(8, 2);
+    cfg.max_buffers_per_process = 3;
+    hsipc_region* r;
+    ASSERT_OK(hsipc_attach(name.c_str(), &cfg, &r));
+    hsipc_endpoint* ep;
+    ASSERT_OK(hsipc_endpoint_open(r, "rx", &ep));
+    std::vector<hsipc_off> held(3);
+    for (auto& off : held) ASSERT_OK(hsipc_alloc(r, 1, &off));
+    hsipc_off extra;
+    EXPECT_STATUS(HSIPC_ENOMEM, hsipc_alloc(r, 1, &extra));
+    // Sending one away frees a share; receiving it back takes it again.
+    ASSERT_OK(hsipc_send_offset(ep, hsipc_endpoint_id(ep), held[0], 1));
+    ASSERT_OK(hsipc_alloc(r, 1, &extra));
+    hsipc_msg msg;
+    ASSERT_OK(hsipc_poll(ep, &msg, 0));  // receiving is never refused
+    hsipc_off none;
+    EXPECT_STATUS(HSIPC_ENOMEM, hsipc_alloc(r, 1, &none));
+    ASSERT_OK(hsipc_release(r, msg.off));
+    ASSERT_OK(hsipc_release(r, extra));
+    ASSERT_OK(hsipc_alloc(r, 1, &extra));
+    // Another process has its own share of what is left.
+    std::string region = name.c_str();
+    pid_t child = hsipc_test::fork_child([&] {
+        hsipc_region* c;
+        if (hsipc_attach(region.c_str(), nullptr, &c)) return 1;
+        hsipc_off off;
+        for (int i = 0; i < 3; i++) {
+            if (hsipc_alloc(c, 1, &off)) return 2;
+        }
+        return hsipc_alloc(c, 1, &off) == HSIPC_ENOMEM ? 0 : 3;
+    });
+    EXPECT_EQ(0, hsipc_test::wait_child(child));
+    hsipc_config got;
+    hsipc_config_init(&got);
+    ASSERT_OK(hsipc_region_config(r, &got));
+    EXPECT_EQ(3u, got.max_buffers_per_process);
+    EXPECT_OK(hsipc_detach(r));
+}
+
+TEST(PoolQuota, QuotaBeyondTheBufferCountIsInvalid) {
+    hsipc_test::ScopedName name("pool-quota-bad");
+    hsipc_config cfg = hsipc_test::small_config(8, 2);
+    cfg.max_buffers_per_process = 11;
+    hsipc_region* r;
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_attach(name.c_str(), &cfg, &r));
+    cfg.max_buffers_per_process = 10;
+    ASSERT_OK(hsipc_attach(name.c_str(), &cfg, &r));
+    EXPECT_OK(hsipc_detach(r));
+}
+
+}  // namespace
