@@ -35,8 +35,12 @@ void atfork_child() {
 // Claims a free process slot: the kernel lock on its byte decides which
 // process gets it; the region lock orders the bookkeeping.
 int claim_process_slot(Region& r, ProcessAttachment& a) {
-    for (int pass = 0; pass < 2; pass++) {
+    // Pass 0 prefers free slots, so attaching (say, `hsipc stat`) does not
+    // reclaim a dead process's slot while free ones remain; pass 1 takes
+    // any slot whose process died; pass 2 follows a reap.
+    for (int pass = 0; pass < 3; pass++) {
         for (uint32_t i = 0; i < r.process_slots(); i++) {
+            if (pass == 0 && r.process_slot(i).state.load(std::memory_order_relaxed) != kProcessFree) continue;
             int err = os::try_lock_byte(a.lock_fd, kProcessLockByte0 + i);
             if (err == EAGAIN) continue;
             if (err != 0) {
@@ -63,10 +67,8 @@ int claim_process_slot(Region& r, ProcessAttachment& a) {
         }
         // Every slot is locked: only reaping can free one, and only if a
         // slot's process died; the kernel then already dropped its lock,
-        // so a second pass is all that can help.
-        if (pass == 0) {
-            (void)reap(r);
-        }
+        // so one more pass is all that can help.
+        if (pass == 1) (void)reap(r);
     }
     return HSIPC_ENOMEM;
 }

@@ -1,0 +1,276 @@
+// hsipc: list, inspect, remove and reap hsipc regions, as ipcs/ipcrm do for
+// System V IPC. Uses only the public API (and /dev/shm to list names).
+//
+// Exit status: 0 success, 1 failure (message on stderr), 2 bad usage.
+#include <dirent.h>
+#include <hsipc.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr const char* kShmDir = "/dev/shm";
+constexpr const char* kPrefix = "hsipc.";
+
+const char* const kUsage =
+    "usage: hsipc COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  ls [--json]           list the regions on this machine\n"
+    "  stat NAME [--json]    configuration, pools and endpoints of region NAME\n"
+    "  rm NAME...            remove regions (attached processes keep working)\n"
+    "  reap NAME             reclaim what dead processes held in region NAME\n"
+    "  bench [ARGS]          run the quick benchmark (hsipc_bench --quick ARGS)\n"
+    "\n"
+    "  hsipc COMMAND --help  help on one command;  hsipc --version\n";
+
+struct Command {
+    const char* name;
+    const char* help;
+    int (*run)(const std::vector<std::string>& args, bool json);
+};
+
+int usage_error(const char* message) {
+    std::fprintf(stderr, "hsipc: %s\n%s", message, kUsage);
+    return 2;
+}
+
+int fail(const std::string& what, int status) {
+    std::fprintf(stderr, "hsipc: %s: %s\n", what.c_str(), hsipc_strerror(status));
+    return 1;
+}
+
+// A JSON string literal.
+std::string quoted(const std::string& s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += char(c);
+        } else if (c < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            out += buf;
+        } else {
+            out += char(c);
+        }
+    }
+    return out + "\"";
+}
+
+std::string user_name(uid_t uid) {
+    struct passwd* pw = getpwuid(uid);
+    return pw ? pw->pw_name : std::to_string(uid);
+}
+
+// ---- ls -----------------------------------------------------------------
+
+struct Listing {
+    std::string name;
+    uint64_t bytes;
+    unsigned mode;
+    std::string owner;
+};
+
+int cmd_ls(const std::vector<std::string>& args, bool json) {
+    if (!args.empty()) return usage_error("ls takes no arguments");
+    DIR* dir = opendir(kShmDir);
+    if (!dir) {
+        std::fprintf(stderr, "hsipc: %s: %s\n", kShmDir, std::strerror(errno));
+        return 1;
+    }
+    std::vector<Listing> regions;
+    while (struct dirent* d = readdir(dir)) {
+        if (std::strncmp(d->d_name, kPrefix, std::strlen(kPrefix)) != 0) continue;
+        struct stat st;
+        std::string path = std::string(kShmDir) + "/" + d->d_name;
+        if (lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        regions.push_back({d->d_name + std::strlen(kPrefix), uint64_t(st.st_size), unsigned(st.st_mode & 07777),
+                           user_name(st.st_uid)});
+    }
+    closedir(dir);
+    if (json) {
+        std::printf("[");
+        for (size_t i = 0; i < regions.size(); i++) {
+            const Listing& r = regions[i];
+            std::printf("%s{\"name\":%s,\"bytes\":%llu,\"mode\":\"%04o\",\"owner\":%s}", i ? "," : "",
+                        quoted(r.name).c_str(), (unsigned long long)r.bytes, r.mode, quoted(r.owner).c_str());
+        }
+        std::printf("]\n");
+        return 0;
+    }
+    std::printf("%-32s %12s %6s %s\n", "NAME", "BYTES", "MODE", "OWNER");
+    for (const Listing& r : regions) {
+        std::printf("%-32s %12llu %6o %s\n", r.name.c_str(), (unsigned long long)r.bytes, r.mode, r.owner.c_str());
+    }
+    return 0;
+}
+
+// ---- stat ---------------------------------------------------------------
+
+int cmd_stat(const std::vector<std::string>& args, bool json) {
+    if (args.size() != 1) return usage_error("stat takes one region name");
+    const std::string& name = args[0];
+    hsipc_region* r;
+    int rc = hsipc_attach_existing(name.c_str(), &r);
+    if (rc != HSIPC_OK) return fail(name, rc);
+    hsipc_config cfg;
+    hsipc_config_init(&cfg);
+    rc = hsipc_region_config(r, &cfg);
+    std::vector<hsipc_pool_stats> pools(cfg.pool_count);
+    for (uint32_t p = 0; rc == HSIPC_OK && p < cfg.pool_count; p++) {
+        pools[p].struct_size = sizeof pools[p];
+        rc = hsipc_region_pool_stats(r, p, &pools[p]);
+    }
+    std::vector<hsipc_endpoint_info> endpoints;
+    for (uint32_t slot = 0; rc == HSIPC_OK && slot < cfg.max_endpoints; slot++) {
+        hsipc_endpoint_info info;
+        info.struct_size = sizeof info;
+        int e = hsipc_region_endpoint_info(r, slot, &info);
+        if (e == HSIPC_OK) endpoints.push_back(info);
+        if (e != HSIPC_OK && e != HSIPC_ENOENT) rc = e;
+    }
+    hsipc_detach(r);
+    if (rc != HSIPC_OK) return fail(name, rc);
+
+    if (json) {
+        std::printf("{\"name\":%s,\"max_endpoints\":%u,\"inbox_capacity\":%u,\"mode\":\"%04o\","
+                    "\"max_buffers_per_process\":%u,\"pools\":[",
+                    quoted(name).c_str(), cfg.max_endpoints, cfg.inbox_capacity, cfg.mode, cfg.max_buffers_per_process);
+        for (size_t p = 0; p < pools.size(); p++) {
+            std::printf("%s{\"buffer_size\":%llu,\"buffers\":%u,\"free\":%u,\"held\":%u,\"queued\":%u}", p ? "," : "",
+                        (unsigned long long)pools[p].buffer_size, pools[p].buffer_count, pools[p].free_count,
+                        pools[p].held_count, pools[p].queued_count);
+        }
+        std::printf("],\"endpoints\":[");
+        for (size_t i = 0; i < endpoints.size(); i++) {
+            const hsipc_endpoint_info& e = endpoints[i];
+            std::printf("%s{\"name\":%s,\"id\":%u,\"owner_pid\":%d,\"alive\":%s,\"queued\":%u}", i ? "," : "",
+                        quoted(e.name).c_str(), e.id, e.owner_pid, e.owner_alive ? "true" : "false", e.queued);
+        }
+        std::printf("]}\n");
+        return 0;
+    }
+    std::printf("region %s\n", name.c_str());
+    std::printf("  max_endpoints %u, inbox_capacity %u, mode %04o, max_buffers_per_process %u%s\n",
+                cfg.max_endpoints, cfg.inbox_capacity, cfg.mode, cfg.max_buffers_per_process,
+                cfg.max_buffers_per_process ? "" : " (no limit)");
+    std::printf("\n%12s %8s %8s %8s %8s\n", "POOL SIZE", "BUFFERS", "FREE", "HELD", "QUEUED");
+    for (const hsipc_pool_stats& p : pools) {
+        std::printf("%12llu %8u %8u %8u %8u\n", (unsigned long long)p.buffer_size, p.buffer_count, p.free_count,
+                    p.held_count, p.queued_count);
+    }
+    std::printf("\n%-32s %10s %8s %6s %7s\n", "ENDPOINT", "ID", "PID", "ALIVE", "QUEUED");
+    for (const hsipc_endpoint_info& e : endpoints) {
+        std::printf("%-32s %10u %8d %6s %7u\n", e.name, e.id, e.owner_pid, e.owner_alive ? "yes" : "no", e.queued);
+    }
+    return 0;
+}
+
+// ---- rm, reap, bench ------------------------------------------------------
+
+int cmd_rm(const std::vector<std::string>& args, bool) {
+    if (args.empty()) return usage_error("rm takes one or more region names");
+    int status = 0;
+    for (const std::string& name : args) {
+        int rc = hsipc_unlink(name.c_str());
+        if (rc != HSIPC_OK) status = fail(name, rc);
+    }
+    return status;
+}
+
+int cmd_reap(const std::vector<std::string>& args, bool) {
+    if (args.size() != 1) return usage_error("reap takes one region name");
+    hsipc_region* r;
+    int rc = hsipc_attach_existing(args[0].c_str(), &r);
+    if (rc != HSIPC_OK) return fail(args[0], rc);
+    int reaped = hsipc_reap(r);
+    hsipc_detach(r);
+    if (reaped < 0) return fail(args[0], reaped);
+    std::printf("reclaimed %d buffers and endpoints\n", reaped);
+    return 0;
+}
+
+// The benchmark program, looked for beside this one, in the build tree
+// layout (../bench/), then on PATH.
+int cmd_bench(const std::vector<std::string>& args, bool) {
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    std::vector<std::string> candidates;
+    if (n > 0) {
+        self[n] = '\0';
+        std::string dir(self);
+        dir.erase(dir.rfind('/'));
+        candidates = {dir + "/hsipc_bench", dir + "/../bench/hsipc_bench"};
+    }
+    std::vector<std::string> argv_strings = {"hsipc_bench", "--quick"};
+    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& s : argv_strings) argv.push_back(&s[0]);
+    argv.push_back(nullptr);
+    for (const std::string& path : candidates) {
+        if (access(path.c_str(), X_OK) == 0) execv(path.c_str(), argv.data());
+    }
+    execvp("hsipc_bench", argv.data());
+    std::fprintf(stderr, "hsipc: bench: hsipc_bench is not installed (build the bench/ target)\n");
+    return 1;
+}
+
+const Command kCommands[] = {
+    {"ls", "usage: hsipc ls [--json]\n  Lists the regions in /dev/shm: name, size, mode and owner.\n", cmd_ls},
+    {"stat",
+     "usage: hsipc stat NAME [--json]\n  Shows region NAME's configuration, each pool's free, held and queued\n"
+     "  buffers, and each endpoint with its owner's pid, liveness and queue.\n"
+     "  Never creates the region: a missing one is an error (exit 1).\n",
+     cmd_stat},
+    {"rm", "usage: hsipc rm NAME...\n  Removes the regions' names; attached processes keep working.\n", cmd_rm},
+    {"reap",
+     "usage: hsipc reap NAME\n  Returns to the pools what dead processes held in region NAME, frees\n"
+     "  their endpoint names, and prints how much it reclaimed.\n",
+     cmd_reap},
+    {"bench", "usage: hsipc bench [ARGS]\n  Runs the quick benchmark: hsipc_bench --quick ARGS.\n", cmd_bench},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) return usage_error("missing command");
+    std::string command = argv[1];
+    if (command == "--help" || command == "-h" || command == "help") {
+        std::printf("%s", kUsage);
+        return 0;
+    }
+    if (command == "--version") {
+        uint32_t v = hsipc_version();
+        std::printf("hsipc %u.%u.%u\n", v >> 16, (v >> 8) & 0xff, v & 0xff);
+        return 0;
+    }
+    for (const Command& c : kCommands) {
+        if (command != c.name) continue;
+        std::vector<std::string> args;
+        bool json = false;
+        for (int i = 2; i < argc; i++) {
+            std::string a = argv[i];
+            if (a == "--help" || a == "-h") {
+                std::printf("%s", c.help);
+                return 0;
+            }
+            if (a == "--json" && (command == "ls" || command == "stat")) {
+                json = true;
+            } else if (a.size() > 1 && a[0] == '-' && command != "bench") {
+                return usage_error(("unknown option " + a).c_str());
+            } else {
+                args.push_back(a);
+            }
+        }
+        return c.run(args, json);
+    }
+    return usage_error(("unknown command " + command).c_str());
+}
