@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds hsipc and runs every test: the suite under AddressSanitizer and
-# UndefinedBehaviorSanitizer, the threaded tests under ThreadSanitizer, then
-# the plain suite, whose CTest summary ends the output.
+# UndefinedBehaviorSanitizer, the threaded tests under ThreadSanitizer, the
+# package install test, then the plain suite, whose CTest summary ends the
+# output.
 #
 #   scripts/test.sh           everything
 #   scripts/test.sh --quick   the plain suite only
@@ -15,7 +16,8 @@ quick=0
 [[ ${1:-} == --quick ]] && quick=1
 
 need_packages cmake:cmake ninja:ninja-build g++:g++ gcc:gcc \
-    /usr/include/gtest/gtest.h:libgtest-dev strace:strace
+    /usr/include/gtest/gtest.h:libgtest-dev strace:strace \
+    pkg-config:pkg-config dpkg-shlibdeps:dpkg-dev python3:python3
 
 # configure_and_build DIR CMAKE_ARGS...
 configure_and_build() {
@@ -53,6 +55,12 @@ if ((!quick)); then
     configure_and_build "$root/build-tsan" -DHSIPC_SANITIZE=thread
     run_ctest_quietly "$root/build-tsan" "ThreadSanitizer" \
         -R '^(Threads\.|PoolThreads\.|Inbox\.Concurrent|WaitUntil\.|Wait\.)'
+fi
+
+if ((!quick)); then
+    # The Debian packages, installed into a scratch root, and a consumer
+    # built against them as C and C++ via pkg-config and find_package.
+    "$root/tests/install/run.sh"
 fi
 
 configure_and_build "$root/build-test"

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Builds the Debian packages, unpacks them into a scratch root, and builds
+# and runs a consumer against the installed files only: as C and as C++,
+# through pkg-config (shared and --static) and through find_package. Checks
+# that the library exports only hsipc_* and that the Python module imports.
+# Removes the scratch root at the end. Skips where dpkg is missing.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+if ! command -v dpkg-deb >/dev/null 2>&1; then
+    echo "install test: SKIPPED (dpkg-deb not found: not a Debian system)"
+    exit 0
+fi
+work=$(mktemp -d /tmp/hsipc-install-test.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+sysroot="$work/root"
+fail() { echo "install test: FAILED: $*" >&2; exit 1; }
+
+"$repo/scripts/package.sh" "$work/debs" >"$work/package.log" 2>&1 || { cat "$work/package.log"; fail "packaging"; }
+for deb in "$work"/debs/*.deb; do dpkg-deb -x "$deb" "$sysroot"; done
+for pkg in libhsipc0 libhsipc-dev hsipc-tools python3-hsipc; do
+    ls "$work"/debs/"$pkg"_*.deb >/dev/null 2>&1 || fail "no $pkg package"
+done
+
+multiarch=$(gcc -print-multiarch)
+libdir="$sysroot/usr/lib/$multiarch"
+[[ -e $libdir/libhsipc.so.0 ]] || fail "libhsipc.so.0 not in /usr/lib/$multiarch"
+soname=$(objdump -p "$libdir/libhsipc.so.0" | awk '/SONAME/ {print $2}')
+[[ $soname == libhsipc.so.0 ]] || fail "SONAME is '$soname'"
+exported=$(nm -D --defined-only "$libdir/libhsipc.so.0" | awk '$2 ~ /^[TDBRVW]$/ {print $3}' | sed 's/@.*//')
+foreign=$(grep -v '^hsipc_' <<<"$exported" | grep -v '^HSIPC_0$' || true)
+[[ -z $foreign ]] || fail "exports beyond hsipc_*: $foreign"
+
+export LD_LIBRARY_PATH="$libdir"
+export PKG_CONFIG_SYSROOT_DIR="$sysroot" PKG_CONFIG_LIBDIR="$libdir/pkgconfig"
+cflags=$(pkg-config --cflags hsipc)
+gcc -std=c11 -Wall -Werror $cflags "$here/consumer.c" -o "$work/c_shared" $(pkg-config --libs hsipc)
+g++ -std=c++17 -Wall -Werror $cflags "$here/consumer.cc" -o "$work/cxx_shared" $(pkg-config --libs hsipc)
+# A static C program: Libs.private brings the C++ runtime and pthread.
+gcc -std=c11 -Wall -Werror $cflags "$here/consumer.c" -o "$work/c_static" \
+    -Wl,-Bstatic $(pkg-config --libs --static hsipc | sed 's/-lstdc++ -lpthread//') -Wl,-Bdynamic -lstdc++ -lpthread
+cmake -S "$here" -B "$work/cmake" -DCMAKE_PREFIX_PATH="$sysroot/usr" >"$work/cmake.log" 2>&1 ||
+    { cat "$work/cmake.log"; fail "find_package(hsipc)"; }
+cmake --build "$work/cmake" >>"$work/cmake.log" 2>&1 || { cat "$work/cmake.log"; fail "building against the CMake package"; }
+for program in "$work"/c_shared "$work"/cxx_shared "$work"/c_static \
+    "$work"/cmake/consumer_c "$work"/cmake/consumer_cxx "$work"/cmake/consumer_static; do
+    "$program" >/dev/null || fail "$(basename "$program") did not run"
+done
+ldd "$work/c_static" | grep -q libhsipc && fail "c_static links libhsipc dynamically"
+
+"$sysroot/usr/bin/hsipc" --version >/dev/null || fail "hsipc command"
+if command -v python3 >/dev/null 2>&1 && [[ -d $sysroot/usr/lib/python3/dist-packages/hsipc ]]; then
+    HSIPC_LIBRARY="$libdir/libhsipc.so.0" PYTHONPATH="$sysroot/usr/lib/python3/dist-packages" \
+        python3 -c 'import hsipc; hsipc.version()' || fail "python3 -c 'import hsipc'"
+fi
+if command -v lintian >/dev/null 2>&1; then
+    lintian --no-tag-display-limit "$work"/debs/*.deb >"$work/lintian.log" 2>&1 || true
+    echo "install test: lintian: $(grep -c '^E:' "$work/lintian.log" || true) errors, $(grep -c '^W:' "$work/lintian.log" || true) warnings"
+fi
+echo "install test: passed (4 packages; C and C++ via pkg-config shared and static, and via find_package)"
