@@ -2,7 +2,9 @@
 #include "region.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include <cstring>
@@ -292,6 +294,38 @@ TEST(Region, NamesAreValidatedBeforeTheFileSystem) {
     EXPECT_EQ(nullptr, r);
     EXPECT_TRUE(hsipc::valid_name(std::string(63, 'a').c_str()));
     EXPECT_TRUE(hsipc::valid_name("A-z_0.9"));
+}
+
+}  // namespace
+
+namespace {
+
+// A region bigger than what its tmpfs has free fails at attach, not with a
+// SIGBUS later. The child gets a private mount namespace with a 1 MiB
+// tmpfs over /dev/shm, so the machine's /dev/shm is untouched.
+TEST(RegionResources, FullShmIsAnErrorAtAttach) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs";
+    pid_t child = hsipc_test::fork_child([] {
+        if (unshare(CLONE_NEWNS) != 0) return 10;  // e.g. inside a restricted container
+        if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return 11;
+        if (mount("hsipc-test", "/dev/shm", "tmpfs", 0, "size=1m") != 0) return 12;
+        hsipc_region* r = nullptr;
+        hsipc_config cfg;
+        hsipc_config_init(&cfg);  // about 50 MB
+        errno = 0;
+        int rc = hsipc_attach("too-big", &cfg, &r);
+        if (rc != HSIPC_ESYS || errno != ENOSPC) return 1;
+        struct stat st;
+        if (stat("/dev/shm/hsipc.too-big", &st) == 0) return 2;  // nothing left behind
+        // A region that fits still works there.
+        hsipc_config small = hsipc_test::small_config();
+        if (hsipc_attach("fits", &small, &r) != HSIPC_OK) return 3;
+        hsipc_detach(r);
+        return 0;
+    });
+    int rc = hsipc_test::wait_child(child);
+    if (rc >= 10 && rc <= 12) GTEST_SKIP() << "cannot mount a private tmpfs here (step " << rc << ")";
+    EXPECT_EQ(0, rc);
 }
 
 }  // namespace
