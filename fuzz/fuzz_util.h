@@ -7,6 +7,7 @@
 // that every input starts from the same region and a crash reproduces.
 #pragma once
 
+#include <cstdarg>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -77,6 +78,7 @@ private:
     } while (0)
 
 std::string format(const char* format, ...) __attribute__((format(printf, 1, 2)));
+std::string vformat(const char* format, va_list ap);
 
 // "HSIPC_EINVAL" and so on; "status 42" for anything else.
 std::string status_name(int status);

@@ -1,0 +1,76 @@
+"""hsipc: shared-memory IPC between processes on one Linux machine, for Python.
+
+A pure-Python binding over ctypes to libhsipc (include/hsipc.h); nothing to
+compile. A sender allocates a buffer in a named shared region, writes into it
+in place, and sends it to an endpoint; the receiver reads it where it lies::
+
+    import hsipc
+    cfg = hsipc.Config(pools=[(256, 64)], inbox_capacity=64)
+    with hsipc.attach("demo", cfg) as region:
+        with region.open("py") as ep:
+            buf = region.alloc(100)
+            buf.data[:5] = b"hello"
+            ep.send(region.lookup("py"), buf, 5)   # buf is spent now
+            with ep.poll(timeout=1.0) as msg:      # None if nothing came in time
+                assert bytes(msg.data) == b"hello"
+    hsipc.unlink("demo")
+
+Errors are exceptions: :class:`Error` with ``.code`` (the C status) and one
+subclass per status. See docs/python.md for the tutorial.
+
+The library is found through ``HSIPC_LIBRARY`` (a path), else
+``libhsipc.so.0`` through the dynamic loader, else the nearest
+``build*/libhsipc.so.0`` above this package (``build-release`` first).
+"""
+
+from ._core import (
+    POLL_SLICE,
+    Buffer,
+    Config,
+    Endpoint,
+    EndpointInfo,
+    Message,
+    PoolStats,
+    Region,
+    attach,
+    library_path,
+    unlink,
+    version,
+)
+from ._errors import (
+    STATUS_TABLE,
+    Again,
+    BadOffset,
+    Closed,
+    Corrupt,
+    Error,
+    Exists,
+    Full,
+    InvalidArgument,
+    NoMemory,
+    NotFound,
+    PeerGone,
+    PermissionDenied,
+    SpentBuffer,
+    Status,
+    SysError,
+    TooBig,
+    VersionMismatch,
+)
+from ._lib import HEADER_VERSION, HSIPC_FOREVER, HSIPC_MAX_POOLS, HSIPC_NAME_MAX, strerror
+
+#: The most pools a region has (HSIPC_MAX_POOLS).
+MAX_POOLS: int = HSIPC_MAX_POOLS
+#: The longest region or endpoint name, in bytes (HSIPC_NAME_MAX).
+NAME_MAX: int = HSIPC_NAME_MAX
+
+__version__ = "%d.%d.%d" % HEADER_VERSION
+
+__all__ = [
+    "attach", "unlink", "version", "library_path", "strerror",
+    "Config", "Region", "Endpoint", "Buffer", "Message", "PoolStats", "EndpointInfo",
+    "Error", "InvalidArgument", "NotFound", "Exists", "NoMemory", "Full", "Again", "BadOffset",
+    "PeerGone", "VersionMismatch", "Corrupt", "PermissionDenied", "TooBig", "SysError",
+    "Closed", "SpentBuffer", "Status", "STATUS_TABLE",
+    "MAX_POOLS", "NAME_MAX", "POLL_SLICE", "HSIPC_FOREVER",
+]

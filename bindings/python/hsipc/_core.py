@@ -1,0 +1,951 @@
+"""Regions, endpoints, buffers and messages over the C API.
+
+How the memoryviews stay safe. Each Region handle maps the region once; the
+binding wraps that mapping in one memoryview (over a ctypes array at the
+mapping's address) and hands out *slices* of it: a buffer's ``data`` is
+``region_view[off:off + n]``. A slice is its own memoryview object whose
+``release()`` makes every later use raise ValueError, so when a buffer is
+released or sent, or its region detached, the binding releases the slice it
+handed out. Before giving the buffer up it releases the view first; if the
+view cannot be released because something still exports it (a
+``ctypes.c_char.from_buffer(view)``, a NumPy array built on it), BufferError
+is raised and the buffer is neither sent nor released.
+
+Each Region keeps ``_live``: offset -> the view of the Buffer or Message that
+holds it through this handle. An object is live exactly while its view is
+the one registered there, so "spent" needs no flag of its own, a stale object
+can never act on an offset that has since come back to this process as a
+new buffer, and detaching can release every view still out.
+
+Hot paths (alloc, send, poll, release) are written for ctypes' cost: the
+function objects are bound to module globals, the hsipc_msg of an endpoint is
+reused, constant arguments are prebuilt ctypes objects, and the fields of a
+message are read with one struct.unpack_from.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import os
+import struct
+import threading
+import time
+import weakref
+from ctypes import byref
+from operator import attrgetter
+from typing import TYPE_CHECKING, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
+
+from . import _lib
+from ._errors import (
+    Closed,
+    Error,
+    InvalidArgument,
+    NotFound,
+    PeerGone,
+    SpentBuffer,
+    Status,
+    check,
+    error,
+)
+
+_OK = 0
+_EINVAL = int(Status.EINVAL)
+_EAGAIN = int(Status.EAGAIN)
+_ENOENT = int(Status.ENOENT)
+_U32 = 0xFFFFFFFF
+_U64 = 0xFFFFFFFFFFFFFFFF
+_SIZE_MAX = (1 << (8 * ctypes.sizeof(ctypes.c_size_t))) - 1
+
+# A blocking poll waits in slices of this length, returning to the
+# interpreter in between so that Ctrl-C (KeyboardInterrupt) and other signal
+# handlers run within about this long.
+POLL_SLICE = 0.1
+_SLICE_NS = int(POLL_SLICE * 1e9)
+
+# Function objects, looked up once. `_f*` keep the GIL (never block); the
+# others release it.
+_lib_ = _lib.lib
+_fast = _lib.fast
+_falloc = _fast.hsipc_alloc
+_fsend = _fast.hsipc_send_offset
+_fpoll = _fast.hsipc_poll
+_frelease = _fast.hsipc_release
+_fptr = _fast.hsipc_ptr
+_fcapacity = _fast.hsipc_capacity
+_wpoll = _lib_.hsipc_poll
+_NS0 = ctypes.c_int64(0)
+_u64 = _lib.hsipc_off
+_new = object.__new__
+_monotonic_ns = time.monotonic_ns
+
+# hsipc_msg as one unpack: off, length, from, (padding), data.
+_MSG = struct.Struct("=QQI4xQ")
+assert _MSG.size == ctypes.sizeof(_lib.hsipc_msg) and ctypes.sizeof(ctypes.c_void_p) == 8
+
+_Name = Union[str, bytes]
+_PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+
+
+def _name_arg(name: _Name, what: str) -> bytes:
+    if isinstance(name, str):
+        raw = name.encode("utf-8", "surrogateescape")
+    elif isinstance(name, (bytes, bytearray)):
+        raw = bytes(name)
+    else:
+        raise TypeError(f"{what} name must be str or bytes, not {type(name).__name__}")
+    if b"\0" in raw:
+        raise InvalidArgument(Status.EINVAL, context=f"{what} name {name!r} contains a NUL byte")
+    return raw
+
+
+def _path_arg(path: _PathLike) -> bytes:
+    raw = os.fsencode(path)
+    if b"\0" in raw:
+        raise InvalidArgument(Status.EINVAL, context=f"path {path!r} contains a NUL byte")
+    return raw
+
+
+def _uint(value: int, limit: int, what: str) -> int:
+    """`value` as an int in 0..limit; ctypes would silently truncate instead."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int, not {type(value).__name__}")
+    if not 0 <= value <= limit:
+        raise InvalidArgument(Status.EINVAL, context=f"{what} {value} is out of range 0..{limit}")
+    return value
+
+
+def version() -> Tuple[int, int, int]:
+    """(major, minor, patch) of the libhsipc actually loaded (hsipc_version)."""
+    v = _lib_.hsipc_version()
+    return (v >> 16, (v >> 8) & 0xFF, v & 0xFF)
+
+
+def library_path() -> str:
+    """The file libhsipc was loaded from."""
+    return _lib.path
+
+
+# ---- Configuration ----------------------------------------------------------
+
+
+class Config:
+    """The fields of ``hsipc_config`` that a region is created with.
+
+    Fields left out (or None) keep the defaults of ``hsipc_config_init``::
+
+        Config(pools=[(256, 64)], inbox_capacity=64)
+
+    ``pools`` is a sequence of ``(buffer_size, buffer_count)`` pairs in strictly
+    ascending size, at most :data:`MAX_POOLS`. Values are checked in full by
+    :func:`attach` (InvalidArgument); the binding itself only refuses what the
+    C struct cannot hold.
+    """
+
+    __slots__ = ("max_endpoints", "inbox_capacity", "pools", "mode", "max_buffers_per_process")
+
+    max_endpoints: int
+    inbox_capacity: int
+    pools: List[Tuple[int, int]]
+    mode: int
+    max_buffers_per_process: int
+
+    def __init__(self, *, max_endpoints: Optional[int] = None, inbox_capacity: Optional[int] = None,
+                 pools: Optional[Iterable[Tuple[int, int]]] = None, mode: Optional[int] = None,
+                 max_buffers_per_process: Optional[int] = None) -> None:
+        c = _lib.hsipc_config()
+        _lib_.hsipc_config_init(byref(c))
+        self._set_from(c)
+        if max_endpoints is not None:
+            self.max_endpoints = max_endpoints
+        if inbox_capacity is not None:
+            self.inbox_capacity = inbox_capacity
+        if pools is not None:
+            self.pools = [tuple(p) for p in pools]  # type: ignore[misc]
+        if mode is not None:
+            self.mode = mode
+        if max_buffers_per_process is not None:
+            self.max_buffers_per_process = max_buffers_per_process
+
+    def _set_from(self, c: "_lib.hsipc_config") -> None:
+        self.max_endpoints = c.max_endpoints
+        self.inbox_capacity = c.inbox_capacity
+        self.pools = [(c.pools[i].buffer_size, c.pools[i].buffer_count)
+                      for i in range(min(c.pool_count, _lib.HSIPC_MAX_POOLS))]
+        self.mode = c.mode
+        self.max_buffers_per_process = c.max_buffers_per_process
+
+    @classmethod
+    def _from_c(cls, c: "_lib.hsipc_config") -> "Config":
+        self = cls.__new__(cls)
+        self._set_from(c)
+        return self
+
+    def _to_c(self) -> "_lib.hsipc_config":
+        c = _lib.hsipc_config()
+        _lib_.hsipc_config_init(byref(c))
+        c.max_endpoints = _uint(self.max_endpoints, _U32, "max_endpoints")
+        c.inbox_capacity = _uint(self.inbox_capacity, _U32, "inbox_capacity")
+        c.mode = _uint(self.mode, _U32, "mode")
+        c.max_buffers_per_process = _uint(self.max_buffers_per_process, _U32, "max_buffers_per_process")
+        pools = list(self.pools)
+        if len(pools) > _lib.HSIPC_MAX_POOLS:
+            raise InvalidArgument(Status.EINVAL,
+                                  context=f"{len(pools)} pools; at most {_lib.HSIPC_MAX_POOLS}")
+        for i, pool in enumerate(pools):
+            try:
+                size, count = pool
+            except (TypeError, ValueError):
+                raise TypeError(f"pools[{i}] must be a (buffer_size, buffer_count) pair, not {pool!r}") from None
+            c.pools[i].buffer_size = _uint(size, _U64, f"pools[{i}] buffer_size")
+            c.pools[i].buffer_count = _uint(count, _U32, f"pools[{i}] buffer_count")
+            c.pools[i].reserved = 0
+        c.pool_count = len(pools)
+        return c
+
+    @classmethod
+    def load(cls, path: _PathLike, base: Optional["Config"] = None) -> "Config":
+        """`base` (default: the defaults) overlaid with the configuration file
+        at `path` (hsipc_config_load): lines of ``key = value``; see the header.
+
+        Raises InvalidArgument (unknown key, malformed line, bad or
+        out-of-range value), NotFound (no such file), PermissionDenied,
+        SysError.
+        """
+        c = (base if base is not None else cls())._to_c()
+        check(_lib_.hsipc_config_load(byref(c), _path_arg(path)), f"hsipc_config_load({os.fsdecode(path)!r})")
+        return cls._from_c(c)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Config):
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in self.__slots__ if f != "pools") and \
+            [tuple(p) for p in self.pools] == [tuple(p) for p in other.pools]
+
+    def __repr__(self) -> str:
+        return (f"Config(max_endpoints={self.max_endpoints}, inbox_capacity={self.inbox_capacity}, "
+                f"pools={[tuple(p) for p in self.pools]!r}, mode=0o{self.mode:o}, "
+                f"max_buffers_per_process={self.max_buffers_per_process})")
+
+
+class PoolStats(NamedTuple):
+    """A snapshot of one pool's buffers (hsipc_region_pool_stats)."""
+    buffer_size: int
+    buffer_count: int
+    free: int
+    held: int
+    queued: int
+
+
+class EndpointInfo(NamedTuple):
+    """One open endpoint of a region, as any process sees it (hsipc_region_endpoint_info)."""
+    slot: int
+    id: int
+    name: str
+    owner_pid: int
+    owner_alive: bool
+    queued: int
+
+
+# ---- Regions ------------------------------------------------------------------
+
+# Every Region not yet detached, for fork() and exit.
+_regions: "weakref.WeakSet[Region]" = weakref.WeakSet()
+
+
+def attach(name: _Name, config: Optional[Config] = None, *, create: bool = True) -> "Region":
+    """Attaches to region `name` (/dev/shm/hsipc.NAME), creating it from
+    `config` where none exists (hsipc_attach).
+
+    `config` None means the defaults, overlaid with the file named by the
+    HSIPC_CONFIG environment variable when set. Where the region exists,
+    `config` is ignored: see :attr:`Region.config`. With ``create=False``
+    a missing region raises NotFound (hsipc_attach_existing).
+
+    Raises InvalidArgument (bad name or config), PermissionDenied,
+    VersionMismatch, Corrupt, NoMemory (process table full), NotFound
+    (``create=False``), SysError.
+    """
+    raw = _name_arg(name, "region")
+    handle = _lib.hsipc_region_p()
+    if create:
+        c = config._to_c() if config is not None else None
+        rc = _lib_.hsipc_attach(raw, byref(c) if c is not None else None, byref(handle))
+        check(rc, f"hsipc_attach({name!r})")
+    else:
+        check(_lib_.hsipc_attach_existing(raw, byref(handle)), f"hsipc_attach_existing({name!r})")
+    return Region(handle, os.fsdecode(raw))
+
+
+def unlink(name: _Name) -> None:
+    """Removes region `name`; attached processes keep working (hsipc_unlink).
+
+    Raises InvalidArgument (bad name), NotFound, PermissionDenied, SysError.
+    """
+    check(_lib_.hsipc_unlink(_name_arg(name, "region")), f"hsipc_unlink({name!r})")
+
+
+def _mapping_size(base: int) -> Optional[int]:
+    """Length of this process's mapping that starts at `base`, from /proc/self/maps."""
+    try:
+        with open("/proc/self/maps", "rb") as maps:
+            for line in maps:
+                start, _, rest = line.partition(b"-")
+                if int(start, 16) == base:
+                    return int(rest.split(b" ", 1)[0], 16) - base
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+class Region:
+    """One attachment to a named region; made by :func:`attach`.
+
+    A context manager: leaving the ``with`` block detaches. Buffers and
+    messages obtained through it are released at detach; its endpoints are
+    closed. Use it from the process that attached: a child made by fork()
+    attaches anew (in the child the inherited object raises Closed).
+    """
+
+    __slots__ = ("_handle", "_name", "_live", "_view", "_caps", "_endpoints", "__weakref__")
+
+    def __init__(self, handle: "_lib.hsipc_region_p", name: str) -> None:
+        self._handle: Optional[_lib.hsipc_region_p] = handle
+        self._name = name
+        self._live: dict = {}  # offset -> the memoryview handed out for it
+        self._view: Optional[memoryview] = None  # the whole mapping, made on first need
+        self._caps: dict = {}  # offset -> capacity; fixed for the region's life
+        self._endpoints: "weakref.WeakSet[Endpoint]" = weakref.WeakSet()
+        _regions.add(self)
+
+    # -- lifetime
+
+    @property
+    def name(self) -> str:
+        """The region's name."""
+        return self._name
+
+    @property
+    def closed(self) -> bool:
+        """True once detached (or inherited across fork())."""
+        return self._handle is None
+
+    def _h(self) -> "_lib.hsipc_region_p":
+        handle = self._handle
+        if handle is None:
+            raise Closed(Status.EINVAL, context=f"region {self._name!r} is detached")
+        return handle
+
+    def detach(self) -> None:
+        """Releases every buffer and message still held through this handle
+        (their views become unusable), closes its endpoints, and unmaps
+        (hsipc_detach). Calling it again does nothing.
+
+        Raises BufferError, leaving the region attached, while any of those
+        views is still exported (see :attr:`Buffer.data`); the buffers whose
+        views were released are released already. Raises SysError.
+        """
+        handle = self._handle
+        if handle is None:
+            return
+        exported = 0
+        for off, view in list(self._live.items()):
+            try:
+                view.release()
+            except BufferError:
+                exported += 1
+                continue
+            if self._live.get(off) is view:
+                del self._live[off]
+            _frelease(handle, off)
+        if exported:
+            raise BufferError(f"region {self._name!r}: {exported} buffer view(s) still exported "
+                              "(e.g. by ctypes.from_buffer or numpy); drop them and detach again")
+        self._handle = None
+        _regions.discard(self)
+        # Endpoints die with the handle: wait until no thread is inside a
+        # blocking poll on one of them (at most one poll slice).
+        locks = []
+        for ep in list(self._endpoints):
+            ep._handle = None
+            ep._lock.acquire()
+            locks.append(ep._lock)
+        try:
+            if self._view is not None:
+                self._view.release()
+                self._view = None
+            rc = _lib_.hsipc_detach(handle)
+        finally:
+            for lock in locks:
+                lock.release()
+        check(rc, f"hsipc_detach({self._name!r})")
+
+    def _forget(self) -> None:
+        """In a forked child: drop the parent's handle without calling C."""
+        self._handle = None
+        for ep in list(self._endpoints):
+            ep._handle = None
+            ep._lock = threading.Lock()  # the parent's may have been held at fork
+        for view in self._live.values():
+            try:
+                view.release()
+            except BufferError:
+                pass
+        self._live.clear()
+
+    def __enter__(self) -> "Region":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.detach()
+
+    def __del__(self) -> None:
+        try:
+            if self._handle is not None:
+                self.detach()
+        except Exception:
+            pass
+
+    def __repr__(self) -> str:
+        state = "detached" if self._handle is None else f"{len(self._live)} buffers held"
+        return f"<hsipc.Region {self._name!r} {state}>"
+
+    # -- information
+
+    @property
+    def config(self) -> Config:
+        """The region's effective configuration (hsipc_region_config), which
+        may differ from what this process asked for if another created it."""
+        c = _lib.hsipc_config()
+        _lib_.hsipc_config_init(byref(c))
+        check(_lib_.hsipc_region_config(self._h(), byref(c)), "hsipc_region_config")
+        return Config._from_c(c)
+
+    def pool_stats(self) -> List[PoolStats]:
+        """A snapshot of every pool (hsipc_region_pool_stats); counts may be off
+        by the operations in flight."""
+        handle = self._h()
+        out = []
+        for pool in range(len(self.config.pools)):
+            s = _lib.hsipc_pool_stats()
+            s.struct_size = ctypes.sizeof(s)
+            check(_lib_.hsipc_region_pool_stats(handle, pool, byref(s)), "hsipc_region_pool_stats")
+            out.append(PoolStats(s.buffer_size, s.buffer_count, s.free_count, s.held_count, s.queued_count))
+        return out
+
+    def endpoints(self) -> List[EndpointInfo]:
+        """Every open endpoint of the region, from any process
+        (hsipc_region_endpoint_info)."""
+        handle = self._h()
+        out = []
+        for slot in range(self.config.max_endpoints):
+            info = _lib.hsipc_endpoint_info()
+            info.struct_size = ctypes.sizeof(info)
+            rc = _lib_.hsipc_region_endpoint_info(handle, slot, byref(info))
+            if rc == _ENOENT:
+                continue
+            check(rc, "hsipc_region_endpoint_info")
+            out.append(EndpointInfo(slot, info.id, info.name.decode("utf-8", "replace"),
+                                    info.owner_pid, bool(info.owner_alive), info.queued))
+        return out
+
+    # -- endpoints
+
+    def open(self, name: _Name) -> "Endpoint":
+        """Creates this process's endpoint (inbox) `name` (hsipc_endpoint_open).
+
+        Raises InvalidArgument (bad name), Exists, NoMemory (no free endpoint
+        slot), SysError.
+        """
+        raw = _name_arg(name, "endpoint")
+        handle = _lib.hsipc_endpoint_p()
+        check(_lib_.hsipc_endpoint_open(self._h(), raw, byref(handle)), f"hsipc_endpoint_open({name!r})")
+        ep = Endpoint(self, handle, os.fsdecode(raw))
+        self._endpoints.add(ep)
+        return ep
+
+    def lookup(self, name: _Name) -> int:
+        """The id of the open endpoint `name`, from any process (hsipc_lookup).
+
+        Raises InvalidArgument (bad name), NotFound, SysError.
+        """
+        raw = _name_arg(name, "endpoint")
+        out = _lib.hsipc_id()
+        check(_lib_.hsipc_lookup(self._h(), raw, byref(out)), f"hsipc_lookup({name!r})")
+        return out.value
+
+    def reap(self) -> int:
+        """Reclaims what dead processes held (hsipc_reap); returns how many
+        buffers and endpoints came back.
+
+        Raises Corrupt, SysError.
+        """
+        return check(_lib_.hsipc_reap(self._h()), "hsipc_reap")
+
+    # -- buffers
+
+    def _map(self, base: int) -> memoryview:
+        """The memoryview of this handle's whole mapping, which starts at `base`."""
+        size = _mapping_size(base) or (1 << 40)  # the header's largest region
+        view = memoryview((ctypes.c_ubyte * size).from_address(base)).cast("B")
+        self._view = view
+        return view
+
+    def alloc(self, size: int) -> "Buffer":
+        """A buffer of at least `size` bytes from the smallest pool that fits
+        and has one free (hsipc_alloc). Its :attr:`Buffer.data` covers its
+        whole capacity.
+
+        Raises InvalidArgument (size 0), TooBig, NoMemory (pools exhausted,
+        or max_buffers_per_process reached), Closed.
+        """
+        if size.__class__ is not int or not 0 < size <= _SIZE_MAX:
+            size = _alloc_size(size)
+        out = _u64()
+        try:
+            rc = _falloc(self._handle, size, out)
+            if rc:
+                if self._handle is None:
+                    raise Closed(Status.EINVAL, context=f"region {self._name!r} is detached")
+                raise error(rc, f"hsipc_alloc({size})")
+            off = out.value
+            cap = self._caps.get(off)
+            if cap is None:
+                cap = self._capacity(off)
+            v = self._view
+            if v is None:
+                v = self._map(_fptr(self._handle, off) - off)
+            view = v[off:off + cap]
+            buf = _new(Buffer)
+            buf._region = self
+            buf._off = off
+            buf._view = view
+            buf._n = cap
+            buf._cap = cap
+            self._live[off] = view
+            return buf
+        except BaseException:
+            # Interrupted (e.g. KeyboardInterrupt) after the C call succeeded:
+            # give the buffer back rather than leak it.
+            off = out.value
+            if off and off not in self._live and self._handle is not None:
+                _frelease(self._handle, off)
+            raise
+
+    def _capacity(self, off: int) -> int:
+        cap = _fcapacity(self._handle, off)
+        if len(self._caps) < 65536:
+            self._caps[off] = cap
+        return cap
+
+    def __getstate__(self) -> None:
+        raise TypeError("a Region cannot be pickled or sent to another process: attach there anew")
+
+
+def _alloc_size(size: object) -> int:
+    """alloc's size when it is not a plain int in 1..SIZE_MAX: ctypes would
+    truncate what c_size_t cannot hold. 0 goes on to C (HSIPC_EINVAL)."""
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise TypeError(f"size must be an int, not {type(size).__name__}")
+    if not 0 <= size <= _SIZE_MAX:
+        raise InvalidArgument(Status.EINVAL, context=f"hsipc_alloc({size}): size out of range")
+    return int(size)
+
+
+# ---- Endpoints ------------------------------------------------------------------
+
+
+class Endpoint:
+    """This process's inbox in a region; made by :meth:`Region.open`.
+
+    A context manager: leaving the ``with`` block closes it. One thread polls
+    an endpoint at a time (a second concurrent poller gets InvalidArgument);
+    sending from several threads is fine.
+    """
+
+    __slots__ = ("_handle", "_region", "_name", "_id", "_msg", "_msgview", "_lock", "__weakref__")
+
+    def __init__(self, region: Region, handle: "_lib.hsipc_endpoint_p", name: str) -> None:
+        self._handle: Optional[_lib.hsipc_endpoint_p] = handle
+        self._region = region
+        self._name = name
+        self._id: int = _lib_.hsipc_endpoint_id(handle)
+        self._msg = _lib.hsipc_msg()  # reused by every poll
+        self._msgview = memoryview(self._msg).cast("B")
+        # Held around each blocking poll slice, and by close(): closing
+        # waits for a thread inside hsipc_poll instead of freeing its handle.
+        self._lock = threading.Lock()
+
+    @property
+    def id(self) -> int:
+        """The endpoint's id, for :meth:`send` from any process."""
+        return self._id
+
+    @property
+    def name(self) -> str:
+        """The endpoint's name."""
+        return self._name
+
+    @property
+    def region(self) -> Region:
+        """The Region it was opened in."""
+        return self._region
+
+    @property
+    def closed(self) -> bool:
+        """True once closed (or its region detached)."""
+        return self._handle is None
+
+    def close(self) -> None:
+        """Closes the endpoint (hsipc_endpoint_close): messages queued to it
+        return to the pools and its id becomes stale. Waits for a thread
+        blocked in :meth:`poll` on it to return (at most one poll slice,
+        POLL_SLICE seconds); that poll then raises Closed. Calling it again
+        does nothing.
+
+        Raises SysError.
+        """
+        handle = self._handle
+        if handle is None:
+            return
+        self._handle = None
+        self._region._endpoints.discard(self)
+        with self._lock:
+            rc = _lib_.hsipc_endpoint_close(handle)
+        check(rc, f"hsipc_endpoint_close({self._name!r})")
+
+    def __enter__(self) -> "Endpoint":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            if self._handle is not None:
+                self.close()
+        except Exception:
+            pass
+
+    def __repr__(self) -> str:
+        state = "closed" if self._handle is None else f"id {self._id:#x}"
+        return f"<hsipc.Endpoint {self._name!r} {state}>"
+
+    def __getstate__(self) -> None:
+        raise TypeError("an Endpoint cannot be pickled; send its id (an int) instead")
+
+    def _closed(self) -> Closed:
+        return Closed(Status.EINVAL, context=f"endpoint {self._name!r} is closed")
+
+    # -- sending
+
+    def send(self, to: Union[int, "Endpoint"], buf: "Buffer", length: Optional[int] = None) -> None:
+        """Appends `buf` with `length` declared bytes to the inbox of endpoint
+        id `to` (hsipc_send_offset). `length` defaults to the whole view:
+        a Buffer's capacity, a Message's length.
+
+        On success the receiver owns the buffer: `buf` is spent and its
+        ``data`` view released. On any error the sender still owns it and
+        ``buf.data`` is a fresh view (the old one is released).
+
+        Raises PeerGone (closed, stale, dead or made-up id), Full,
+        InvalidArgument (length > capacity), SpentBuffer (already sent or
+        released), BufferError (its view is still exported), Corrupt.
+        """
+        try:
+            region = buf._region
+            off = buf._off
+            view = buf._view
+        except AttributeError:
+            raise TypeError(f"send() needs a Buffer or Message, not {type(buf).__name__}") from None
+        if length is None:
+            length = buf._n
+        if region is not self._region or length.__class__ is not int or to.__class__ is not int \
+                or not 0 <= to <= _U32 or not 0 <= length <= _SIZE_MAX:
+            to, length = self._send_args(to, buf, length)
+        live = region._live
+        got = live.pop(off, None)
+        if got is not view:
+            raise _spent_error(buf, live, off, got, "send")
+        try:
+            view.release()
+        except BufferError:
+            live[off] = view
+            raise
+        rc = _fsend(self._handle, to, off, length)
+        if rc:
+            fresh = region._view[off:off + buf._n]
+            buf._view = fresh
+            live[off] = fresh
+            if self._handle is None:
+                raise self._closed()
+            raise error(rc, f"hsipc_send_offset(to={to:#x}, length={length})")
+
+    def _send_args(self, to: object, buf: "Buffer", length: object) -> Tuple[int, int]:
+        """The slow path of send's argument checks."""
+        if not isinstance(buf, Buffer):
+            raise TypeError(f"send() needs a Buffer or Message, not {type(buf).__name__}")
+        if buf._region is not self._region:
+            raise InvalidArgument(Status.EINVAL,
+                                  context="the buffer belongs to another Region handle than the endpoint")
+        if isinstance(to, Endpoint):
+            to = to._id
+        if isinstance(to, bool) or not isinstance(to, int):
+            raise TypeError(f"send() needs an endpoint id (int) or Endpoint, not {type(to).__name__}")
+        if isinstance(length, bool) or not isinstance(length, int):
+            raise TypeError(f"length must be an int, not {type(length).__name__}")
+        if not 0 <= to <= _U32:
+            raise PeerGone(Status.EPEER, context=f"endpoint id {to} is out of range")
+        if not 0 <= length <= _SIZE_MAX:
+            raise InvalidArgument(Status.EINVAL, context=f"length {length} is out of range")
+        return int(to), int(length)
+
+    # -- receiving
+
+    def poll(self, timeout: Optional[float] = None) -> Optional["Message"]:
+        """The next message, or None when none arrived within `timeout` seconds
+        (hsipc_poll). ``None`` waits without limit, ``0`` checks once without
+        a system call, a positive number waits at most that long.
+
+        A waiting poll spins briefly, then sleeps; it returns to the
+        interpreter every POLL_SLICE seconds (0.1), so Ctrl-C interrupts it.
+        Other threads run while it waits.
+
+        Raises InvalidArgument (negative or NaN timeout, or another thread
+        is polling this endpoint), Closed, Corrupt (the inbox is damaged),
+        SysError.
+        """
+        msg = self._msg
+        msg.off = 0  # marks the struct as not yet filled: see the except clause
+        try:
+            if timeout == 0:
+                if self._lock.locked():
+                    raise self._busy()
+                rc = _fpoll(self._handle, msg, _NS0)
+            else:
+                rc = self._wait(timeout)
+            if rc == 0:
+                off, length, sender, data = _MSG.unpack_from(self._msgview)
+                region = self._region
+                v = region._view
+                if v is None:
+                    v = region._map(data - off)
+                view = v[off:off + length]
+                m = _new(Message)
+                m._region = region
+                m._off = off
+                m._view = view
+                m._n = length
+                m._cap = None
+                m._sender = sender
+                region._live[off] = view
+                return m
+        except BaseException:
+            # A message taken but not yet handed out when an exception (a
+            # KeyboardInterrupt) struck goes back to its pool.
+            off = msg.off
+            region = self._region
+            if off and off not in region._live and region._handle is not None:
+                _frelease(region._handle, off)
+            raise
+        if rc == _EAGAIN:
+            return None
+        if self._handle is None:
+            raise self._closed()
+        raise error(rc, "hsipc_poll")
+
+    def _busy(self) -> Error:
+        if self._handle is None:
+            return self._closed()
+        return InvalidArgument(Status.EINVAL, context=f"endpoint {self._name!r} is being polled by another thread")
+
+    def _wait(self, timeout: Optional[float]) -> int:
+        """Polls in slices of at most POLL_SLICE; returns the last status."""
+        if timeout is None:
+            deadline = None
+        else:
+            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+                raise TypeError(f"timeout must be a number of seconds or None, not {type(timeout).__name__}")
+            if not timeout >= 0:  # also NaN
+                raise InvalidArgument(Status.EINVAL, context=f"poll timeout {timeout!r}")
+            deadline = None if timeout == float("inf") else _monotonic_ns() + int(timeout * 1e9)
+        lock = self._lock
+        msg = self._msg
+        while True:
+            if deadline is None:
+                ns = _SLICE_NS
+            else:
+                ns = deadline - _monotonic_ns()
+                ns = 0 if ns < 0 else (_SLICE_NS if ns > _SLICE_NS else ns)
+            if not lock.acquire(False):
+                raise self._busy()
+            try:
+                handle = self._handle
+                if handle is None:
+                    raise self._closed()
+                rc = _wpoll(handle, msg, ns)
+            finally:
+                lock.release()
+            if rc != _EAGAIN or ns == 0 or (deadline is not None and _monotonic_ns() >= deadline):
+                return rc
+
+
+# ---- Buffers and messages -------------------------------------------------------
+
+
+def _spent_error(buf: "Buffer", live: dict, off: int, got: object, what: str) -> Error:
+    """The error for a spent `buf`. live.pop() returned `got`: the entry of a
+    newer holder of the same offset, if not None, which goes back."""
+    if got is not None:
+        live[off] = got
+    if not isinstance(buf, Buffer):
+        raise TypeError(f"{what}() needs a Buffer or Message, not {type(buf).__name__}")
+    if buf._region._handle is None:
+        return Closed(Status.EINVAL, context=f"{what}: region {buf._region._name!r} is detached")
+    kind = "message" if isinstance(buf, Message) else "buffer"
+    return SpentBuffer(Status.EBADOFF, context=f"{what}: this {kind} (offset {off:#x}) was already released or sent")
+
+
+class Buffer:
+    """A buffer this process holds; made by :meth:`Region.alloc`.
+
+    Give it up with :meth:`release`, by sending it (:meth:`Endpoint.send`),
+    by leaving a ``with buf:`` block, or by dropping the last reference
+    (garbage collection releases it, as it closes a file). After that it
+    is *spent*: every method raises SpentBuffer and ``data`` raises
+    ValueError on use.
+    """
+
+    __slots__ = ("_region", "_off", "_view", "_n", "_cap", "__weakref__")
+
+    if TYPE_CHECKING:
+        @property
+        def data(self) -> memoryview:
+            ...
+    else:
+        data = property(attrgetter("_view"), doc=(
+            "A writable, zero-copy memoryview of the buffer (format 'B'): its whole "
+            "capacity for a Buffer, ``length`` bytes for a Message. Released (ValueError "
+            "on any use) once the buffer is released, sent or its region detached. "
+            "Slices, casts and copies you make from it are yours: a slice or cast "
+            "outlives the release and must not be used after it; ``bytes(view)`` is a "
+            "safe copy. While something exports it (ctypes.from_buffer, numpy), "
+            "release and send raise BufferError."))
+
+    @property
+    def offset(self) -> int:
+        """The buffer's offset in the region (hsipc_off)."""
+        return self._off
+
+    @property
+    def capacity(self) -> int:
+        """Usable bytes of the buffer (hsipc_capacity)."""
+        cap = self._cap
+        if cap is None:
+            if self.spent:
+                raise _spent_error(self, {}, self._off, None, "capacity")
+            cap = self._region._caps.get(self._off) or self._region._capacity(self._off)
+            self._cap = cap
+        return cap
+
+    @property
+    def region(self) -> Region:
+        """The Region handle it belongs to."""
+        return self._region
+
+    @property
+    def spent(self) -> bool:
+        """True once released, sent, or its region detached."""
+        return self._region._live.get(self._off) is not self._view
+
+    def release(self) -> None:
+        """Gives the buffer back to its pool (hsipc_release).
+
+        Raises SpentBuffer (already released or sent: the binding checks, so a
+        double release can never free a buffer this process got since),
+        Closed (region detached), BufferError (its view is still exported).
+        """
+        region = self._region
+        off = self._off
+        view = self._view
+        live = region._live
+        got = live.pop(off, None)
+        if got is not view:
+            raise _spent_error(self, live, off, got, "release")
+        try:
+            view.release()
+        except BufferError:
+            live[off] = view
+            raise
+        check(_frelease(region._handle, off), "hsipc_release")
+
+    def __enter__(self) -> "Buffer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._region._live.get(self._off) is self._view:
+            self.release()
+
+    def __del__(self) -> None:
+        try:
+            region = self._region
+            view = self._view
+            live = region._live
+            if live.get(self._off) is view and region._handle is not None:
+                view.release()  # BufferError while exported: keep it held
+                del live[self._off]
+                _frelease(region._handle, self._off)
+        except Exception:
+            pass
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __repr__(self) -> str:
+        state = "spent" if self.spent else f"{self._n} bytes"
+        return f"<hsipc.{type(self).__name__} offset={self._off:#x} {state}>"
+
+    def __getstate__(self) -> None:
+        raise TypeError("a Buffer cannot be pickled; send it through an Endpoint")
+
+
+class Message(Buffer):
+    """A received buffer; made by :meth:`Endpoint.poll`. The receiver owns it:
+    read and write ``data`` in place, forward it with :meth:`Endpoint.send`
+    (zero-copy), or :meth:`release` it. Everything said of :class:`Buffer`
+    holds."""
+
+    __slots__ = ("_sender",)
+
+    @property
+    def length(self) -> int:
+        """The bytes the sender declared; ``data`` covers exactly these."""
+        return self._n
+
+    @property
+    def sender(self) -> int:
+        """The id of the endpoint that sent it, for replies."""
+        return self._sender
+
+
+# ---- fork() and exit ----------------------------------------------------------------
+
+
+def _after_fork_in_child() -> None:
+    # The C library forbids using a handle in a forked child; its own atfork
+    # handler already let go of the parent's process slots.
+    for region in list(_regions):
+        region._forget()
+    _regions.clear()
+
+
+def _at_exit() -> None:
+    for region in list(_regions):
+        try:
+            region.detach()
+        except BaseException:
+            pass
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(_at_exit)
