@@ -17,6 +17,8 @@
 
 namespace bench {
 
+class Runner;
+
 class Mechanism {
 public:
     virtual ~Mechanism() = default;
@@ -25,7 +27,8 @@ public:
     // One line for `--list` and the docs: what exactly is measured.
     virtual const char* description() const = 0;
     // Asked once per run in the coordinator: why it cannot run here, or "".
-    virtual std::string unavailable_reason() { return ""; }
+    // The runner can try something risky in a child with a deadline.
+    virtual std::string unavailable_reason(Runner&) { return ""; }
     // Coordinator, before fork. Throws Error or Unavailable.
     virtual void prepare(const CaseSpec&) {}
     // In a child after fork: open this role's end and run the driver.

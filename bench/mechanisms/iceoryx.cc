@@ -83,7 +83,7 @@ public:
         void* chunk = nullptr;
         for (;;) {
             const auto rc = iox_pub_loan_chunk(pub_, &chunk, uint32_t(n));
-            if (rc == AllocationResult_SUCCESS) return chunk;
+            if (rc == AllocationResult_SUCCESS) return loaned_ = chunk;
             if (rc == AllocationResult_NO_MEMPOOLS_AVAILABLE) {
                 throw Unavailable("RouDi has no mempool for " + format_size(n) +
                                   " chunks (start iox-roudi -c bench/roudi.toml)");
@@ -94,7 +94,7 @@ public:
             spin_pause();
         }
     }
-    void end_send(size_t) { iox_pub_publish_chunk(pub_, chunk_of_last_loan()); }
+    void end_send(size_t) { iox_pub_publish_chunk(pub_, loaned_); }
     const void* receive(size_t) {
         for (;;) {
             const auto rc = iox_sub_take_chunk(sub_, &in_);
@@ -115,8 +115,6 @@ public:
     }
 
 private:
-    void* chunk_of_last_loan() const { return loaned_; }
-
     iox_pub_storage_t pub_storage_{};
     iox_sub_storage_t sub_storage_{};
     iox_pub_t pub_ = nullptr;
@@ -127,18 +125,17 @@ private:
 
 class Iceoryx final : public Mechanism {
 public:
-    explicit Iceoryx(Runner* runner) : runner_(runner) {}
     const char* name() const override { return "iceoryx"; }
     const char* description() const override {
         return "Eclipse iceoryx 2 (C binding): loan, write in place, publish; spin on take_chunk";
     }
-    std::string unavailable_reason() override {
+    std::string unavailable_reason(Runner& runner) override {
         struct stat st;
         if (stat(kRoudiSocket, &st) != 0) return "iox-roudi is not running (scripts/bench.sh starts it)";
         // RouDi's socket may be stale, and registering with a RouDi that
         // does not answer waits for a minute: try in a child, for 5 s.
         std::string why;
-        if (!runner_->probe([] { init_runtime("probe"); iox_runtime_shutdown(); }, 5'000'000'000, &why)) {
+        if (!runner.probe([] { init_runtime("probe"); iox_runtime_shutdown(); }, 5'000'000'000, &why)) {
             return "iox-roudi does not answer (" + why + ")";
         }
         return "";
@@ -147,21 +144,18 @@ public:
         Channel ch(s, role);
         return drive(ch, role, s, rv);
     }
-
-private:
-    Runner* runner_;
 };
 
 }  // namespace
 
-std::unique_ptr<Mechanism> make_iceoryx(Runner* runner) { return std::make_unique<Iceoryx>(runner); }
+std::unique_ptr<Mechanism> make_iceoryx() { return std::make_unique<Iceoryx>(); }
 
 }  // namespace bench
 
 #else
 
 namespace bench {
-std::unique_ptr<Mechanism> make_iceoryx(Runner*) {
+std::unique_ptr<Mechanism> make_iceoryx() {
     return make_missing("iceoryx", "Eclipse iceoryx (C binding)",
                         "not installed when built (sudo apt-get install -y iceoryx libiceoryx-binding-c-dev, "
                         "then rebuild)");

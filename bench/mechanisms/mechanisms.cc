@@ -10,7 +10,7 @@ public:
         : name_(name), description_(description), reason_(reason) {}
     const char* name() const override { return name_; }
     const char* description() const override { return description_; }
-    std::string unavailable_reason() override { return reason_; }
+    std::string unavailable_reason(Runner&) override { return reason_; }
     SideResult run(Role, const CaseSpec&, Rendezvous&) override { throw Unavailable(reason_); }
 
 private:

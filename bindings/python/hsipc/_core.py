@@ -62,6 +62,7 @@ _SIZE_MAX = (1 << (8 * ctypes.sizeof(ctypes.c_size_t))) - 1
 # handlers run within about this long.
 POLL_SLICE = 0.1
 _SLICE_NS = int(POLL_SLICE * 1e9)
+_SLICE = ctypes.c_int64(_SLICE_NS)
 
 # Function objects, looked up once. `_f*` keep the GIL (never block); the
 # others release it.
@@ -660,8 +661,11 @@ class Endpoint:
             raise TypeError(f"send() needs a Buffer or Message, not {type(buf).__name__}") from None
         if length is None:
             length = buf._n
-        if region is not self._region or length.__class__ is not int or to.__class__ is not int \
-                or not 0 <= to <= _U32 or not 0 <= length <= _SIZE_MAX:
+        try:
+            ok = region is self._region and 0 <= to <= _U32 and 0 <= length <= _SIZE_MAX
+        except TypeError:  # `to` is an Endpoint, or something else entirely
+            ok = False
+        if not ok:
             to, length = self._send_args(to, buf, length)
         live = region._live
         got = live.pop(off, None)
@@ -672,11 +676,14 @@ class Endpoint:
         except BufferError:
             live[off] = view
             raise
-        rc = _fsend(self._handle, to, off, length)
+        try:
+            rc = _fsend(self._handle, to, off, length)
+        except ctypes.ArgumentError:  # a float id, say: ctypes refused it
+            _renew(buf, region, off)
+            raise TypeError(f"send() needs int id and length, not {type(to).__name__} "
+                            f"and {type(length).__name__}") from None
         if rc:
-            fresh = region._view[off:off + buf._n]
-            buf._view = fresh
-            live[off] = fresh
+            _renew(buf, region, off)
             if self._handle is None:
                 raise self._closed()
             raise error(rc, f"hsipc_send_offset(to={to:#x}, length={length})")
@@ -715,44 +722,53 @@ class Endpoint:
         is polling this endpoint), Closed, Corrupt (the inbox is damaged),
         SysError.
         """
-        msg = self._msg
-        msg.off = 0  # marks the struct as not yet filled: see the except clause
-        try:
-            if timeout == 0:
-                if self._lock.locked():
-                    raise self._busy()
-                rc = _fpoll(self._handle, msg, _NS0)
-            else:
-                rc = self._wait(timeout)
+        if timeout == 0:
+            # The GIL is held throughout, so no other thread can be inside
+            # the C poll unless it holds the lock in a blocking poll.
+            if self._lock.locked():
+                raise self._busy()
+            rc = _fpoll(self._handle, self._msg, _NS0)
             if rc == 0:
-                off, length, sender, data = _MSG.unpack_from(self._msgview)
+                return self._take()
+        else:
+            msg = self._msg
+            msg.off = 0  # not filled yet: see the except clause
+            try:
+                rc = self._wait(timeout)
+                if rc == 0:
+                    return self._take()
+            except BaseException:
+                # A message taken but not yet handed out when an exception
+                # (KeyboardInterrupt) struck goes back to its pool. (Without
+                # a wait the window is a few instructions; there, such a
+                # buffer stays held until detach.)
+                off = msg.off
                 region = self._region
-                v = region._view
-                if v is None:
-                    v = region._map(data - off)
-                view = v[off:off + length]
-                m = _new(Message)
-                m._region = region
-                m._off = off
-                m._view = view
-                m._n = length
-                m._cap = None
-                m._sender = sender
-                region._live[off] = view
-                return m
-        except BaseException:
-            # A message taken but not yet handed out when an exception (a
-            # KeyboardInterrupt) struck goes back to its pool.
-            off = msg.off
-            region = self._region
-            if off and off not in region._live and region._handle is not None:
-                _frelease(region._handle, off)
-            raise
+                if off and off not in region._live and region._handle is not None:
+                    _frelease(region._handle, off)
+                raise
         if rc == _EAGAIN:
             return None
         if self._handle is None:
             raise self._closed()
         raise error(rc, "hsipc_poll")
+
+    def _take(self) -> "Message":
+        """The Message for what hsipc_poll just wrote into self._msg."""
+        off, length, sender, data = _MSG.unpack_from(self._msgview)
+        region = self._region
+        v = region._view
+        if v is None:
+            v = region._map(data - off)
+        view = v[off:off + length]
+        m = _new(Message)
+        m._region = region
+        m._off = off
+        m._view = view
+        m._n = length
+        m._sender = sender
+        region._live[off] = view
+        return m
 
     def _busy(self) -> Error:
         if self._handle is None:
@@ -773,7 +789,7 @@ class Endpoint:
         msg = self._msg
         while True:
             if deadline is None:
-                ns = _SLICE_NS
+                ns = _SLICE
             else:
                 ns = deadline - _monotonic_ns()
                 ns = 0 if ns < 0 else (_SLICE_NS if ns > _SLICE_NS else ns)
@@ -786,11 +802,18 @@ class Endpoint:
                 rc = _wpoll(handle, msg, ns)
             finally:
                 lock.release()
-            if rc != _EAGAIN or ns == 0 or (deadline is not None and _monotonic_ns() >= deadline):
+            if rc != _EAGAIN or (deadline is not None and (ns == 0 or _monotonic_ns() >= deadline)):
                 return rc
 
 
 # ---- Buffers and messages -------------------------------------------------------
+
+
+def _renew(buf: "Buffer", region: Region, off: int) -> None:
+    """After a failed send: the sender still owns `buf`; give it a fresh view."""
+    fresh = region._view[off:off + buf._n]
+    buf._view = fresh
+    region._live[off] = fresh
 
 
 def _spent_error(buf: "Buffer", live: dict, off: int, got: object, what: str) -> Error:
@@ -840,8 +863,9 @@ class Buffer:
     @property
     def capacity(self) -> int:
         """Usable bytes of the buffer (hsipc_capacity)."""
-        cap = self._cap
-        if cap is None:
+        try:
+            return self._cap
+        except AttributeError:  # a Message: found out on first use
             if self.spent:
                 raise _spent_error(self, {}, self._off, None, "capacity")
             cap = self._region._caps.get(self._off) or self._region._capacity(self._off)
@@ -877,7 +901,9 @@ class Buffer:
         except BufferError:
             live[off] = view
             raise
-        check(_frelease(region._handle, off), "hsipc_release")
+        rc = _frelease(region._handle, off)
+        if rc:
+            raise error(rc, "hsipc_release")
 
     def __enter__(self) -> "Buffer":
         return self
