@@ -58,6 +58,7 @@ bool compute_layout(const StoredConfig& cfg, Layout* out) {
         if (cfg.pools[p].buffer_size > kMaxBufferSize) return false;
         pool.buffer_size = cfg.pools[p].buffer_size;
         pool.stride = round_up(pool.buffer_size, kCacheLine);
+        if ((pool.stride & (pool.stride - 1)) == 0) pool.stride_shift = uint32_t(__builtin_ctzll(pool.stride));
         pool.count = cfg.pools[p].buffer_count;
         pool.first = first;
         first += pool.count;

@@ -167,6 +167,7 @@ constexpr uint32_t entry_content(uint64_t e) { return uint32_t(e) & 0xffffff; }
 struct PoolLayout {
     uint64_t buffer_size;  // usable bytes
     uint64_t stride;       // buffer_size rounded up to a cache line
+    uint32_t stride_shift; // log2(stride) where stride is a power of two, else 0
     uint32_t count;
     uint32_t first;        // global index of its first buffer
     uint64_t payload_off;  // offset of its first payload

@@ -26,6 +26,10 @@ int take_one(Endpoint& ep, hsipc_msg* msg) {
     hsipc_id from = 0;
     if (b < r.layout.total_buffers) {
         BufferHeader& h = r.buffer(b);
+        // Both lines are likely in the sender's cache: ask for them at once,
+        // so the two transfers overlap instead of following each other.
+        __builtin_prefetch(&h, 1);
+        __builtin_prefetch(r.base + buffer_offset(r.layout, b), 0);
         uint64_t queued = owner_word(kOwnerQueued, ep.index, ep.gen);
         // Take the buffer before freeing the slot: the reaper relies on
         // "not in an inbox" meaning "never published or already taken".

@@ -19,7 +19,13 @@ bool claim_from_pool(Region& r, uint32_t p, uint64_t held, uint32_t* index) {
         // buffer (released with it) happen-before ours.
         if (owner.load(std::memory_order_relaxed) == kOwnerFree &&
             owner.compare_exchange_strong(expected, held, std::memory_order_acquire, std::memory_order_relaxed)) {
-            r.alloc_cursor[p].store(i + 1, std::memory_order_relaxed);
+            const uint32_t next = i + 1 < pool.count ? i + 1 : 0;
+            r.alloc_cursor[p].store(next, std::memory_order_relaxed);
+            // The next allocation most likely takes the next buffer: start
+            // moving its header and first payload line here while the
+            // caller fills this one (streaming allocates in sequence).
+            __builtin_prefetch(&r.buffer(pool.first + next), 1);
+            __builtin_prefetch(r.base + pool.payload_off + uint64_t(next) * pool.stride, 1);
             *index = pool.first + i;
             return true;
         }
@@ -41,10 +47,13 @@ bool buffer_at_offset(const Layout& l, uint64_t off, uint32_t* index) {
     for (uint32_t p = 0; p < l.config.pool_count; p++) {
         const PoolLayout& pool = l.pools[p];
         if (off < pool.payload_off) continue;
-        uint64_t rel = off - pool.payload_off;
-        if (rel / pool.stride >= pool.count) continue;
-        if (rel % pool.stride != 0) return false;
-        *index = pool.first + uint32_t(rel / pool.stride);
+        const uint64_t rel = off - pool.payload_off;
+        // Every send, poll and release decodes an offset: shift where the
+        // stride allows (the default pools' all do), divide only otherwise.
+        const uint64_t i = pool.stride_shift != 0 ? rel >> pool.stride_shift : rel / pool.stride;
+        if (i >= pool.count) continue;
+        if (rel != i * pool.stride) return false;
+        *index = pool.first + uint32_t(i);
         return true;
     }
     return false;
