@@ -1,27 +1,2 @@
-/* The same consumer, compiled as C++. */
-#include <hsipc.h>
-#include <stdio.h>
-#include <cstring>
-#include <unistd.h>
-
-int main(void) {
-    char name[64];
-    hsipc_region *r;
-    hsipc_endpoint *ep;
-    hsipc_off off;
-    hsipc_msg msg;
-    int rc;
-    snprintf(name, sizeof name, "install-consumer-%d", (int)getpid());
-    if ((rc = hsipc_attach(name, NULL, &r)) != HSIPC_OK) {
-        fprintf(stderr, "attach: %s\n", hsipc_strerror(rc));
-        return 1;
-    }
-    hsipc_unlink(name);
-    if (hsipc_endpoint_open(r, "me", &ep) || hsipc_alloc(r, 6, &off)) return 2;
-    std::memcpy(hsipc_ptr(r, off), "hello", 6);
-    if (hsipc_send_offset(ep, hsipc_endpoint_id(ep), off, 6) || hsipc_poll(ep, &msg, 0)) return 3;
-    printf("consumer got \"%s\" from hsipc %u.%u\n", static_cast<const char *>(msg.data), hsipc_version() >> 16,
-           (hsipc_version() >> 8) & 0xff);
-    hsipc_release(r, msg.off);
-    return hsipc_detach(r) == HSIPC_OK ? 0 : 4;
-}
+// The consumer of consumer.c, compiled as C++: the header must serve both.
+#include "consumer.c"

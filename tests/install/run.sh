@@ -35,7 +35,7 @@ export LD_LIBRARY_PATH="$libdir"
 export PKG_CONFIG_SYSROOT_DIR="$sysroot" PKG_CONFIG_LIBDIR="$libdir/pkgconfig"
 cflags=$(pkg-config --cflags hsipc)
 gcc -std=c11 -Wall -Werror $cflags "$here/consumer.c" -o "$work/c_shared" $(pkg-config --libs hsipc)
-g++ -std=c++17 -Wall -Werror $cflags "$here/consumer.cc" -o "$work/cxx_shared" $(pkg-config --libs hsipc)
+g++ -std=c++17 -Wall -Werror $cflags -I"$here" "$here/consumer.cc" -o "$work/cxx_shared" $(pkg-config --libs hsipc)
 # A static C program: Libs.private brings the C++ runtime and pthread.
 gcc -std=c11 -Wall -Werror $cflags "$here/consumer.c" -o "$work/c_static" \
     -Wl,-Bstatic $(pkg-config --libs --static hsipc | sed 's/-lstdc++ -lpthread//') -Wl,-Bdynamic -lstdc++ -lpthread
