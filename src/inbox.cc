@@ -91,7 +91,8 @@ bool inbox_skip_damaged(const InboxView& inbox, uint32_t head) {
 
 void inbox_consume(const InboxView& inbox, uint32_t head) {
     // release: our reads of the message are done before a sender reuses the
-    // slot; the buffer itself was already taken by its owner word.
+    // slot, and the owner word we stored to take the buffer reaches a
+    // reaper that reads this slot (message.cc, take_one).
     inbox.slots[head & (inbox.capacity - 1)].store(entry_word(head + inbox.capacity, inbox.gen, 0),
                                                     std::memory_order_release);
 }

@@ -30,12 +30,15 @@ int take_one(Endpoint& ep, hsipc_msg* msg) {
         // so the two transfers overlap instead of following each other.
         __builtin_prefetch(&h, 1);
         __builtin_prefetch(r.base + buffer_offset(r.layout, b), 0);
-        uint64_t queued = owner_word(kOwnerQueued, ep.index, ep.gen);
         // Take the buffer before freeing the slot: the reaper relies on
         // "not in an inbox" meaning "never published or already taken".
-        // acquire: the sender's header and payload writes happen-before.
-        taken = h.owner.compare_exchange_strong(queued, r.held_word, std::memory_order_acquire,
-                                                std::memory_order_relaxed);
+        // A plain store suffices: while the buffer sits in our inbox no one
+        // else may change its owner word (the reaper frees a queued buffer
+        // only once it is out of the inbox, and then sees our store through
+        // the slot's release/acquire), and only this thread polls it. (The
+        // sender's header and payload writes were acquired with the slot.)
+        taken = h.owner.load(std::memory_order_relaxed) == owner_word(kOwnerQueued, ep.index, ep.gen);
+        if (taken) h.owner.store(r.held_word, std::memory_order_relaxed);
         if (taken) {
             length = h.length.load(std::memory_order_relaxed);
             from = h.from.load(std::memory_order_relaxed);
