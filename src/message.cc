@@ -37,15 +37,12 @@ int take_one(Endpoint& ep, hsipc_msg* msg) {
         // only once it is out of the inbox, and then sees our store through
         // the slot's release/acquire), and only this thread polls it. (The
         // sender's header and payload writes were acquired with the slot.)
-        taken = h.owner.load(std::memory_order_relaxed) == owner_word(kOwnerQueued, ep.index, ep.gen);
-        if (taken) h.owner.store(r.held_word, std::memory_order_relaxed);
-        if (taken) {
+        if (h.owner.load(std::memory_order_relaxed) == owner_word(kOwnerQueued, ep.index, ep.gen)) {
+            h.owner.store(r.held_word, std::memory_order_relaxed);
             length = h.length.load(std::memory_order_relaxed);
             from = h.from.load(std::memory_order_relaxed);
-            if (length > buffer_capacity(r.layout, b)) {
-                buffer_free_if(r, b, r.held_word);
-                taken = false;
-            }
+            taken = length <= buffer_capacity(r.layout, b);
+            if (!taken) buffer_free_if(r, b, r.held_word);  // a length no sender could declare
         }
     }
     inbox_consume(inbox, ep.head);
