@@ -312,6 +312,20 @@ HSIPC_API int hsipc_send_offset(hsipc_endpoint *from, hsipc_id to, hsipc_off off
 HSIPC_API int hsipc_poll(hsipc_endpoint *ep, hsipc_msg *msg, int64_t timeout_ns) HSIPC_NOEXCEPT;
 
 /*
+ * As hsipc_poll, but takes up to `max` messages at once into msgs[0..]:
+ * waits (as hsipc_poll does with timeout_ns) for the first, then takes
+ * those already queued behind it, and sets *count to how many it took (at
+ * least 1 on HSIPC_OK). Their buffer headers and payloads are fetched from
+ * the sender's cache together rather than one by one, which is what makes
+ * a batch faster than as many polls. A batch ends before a damaged entry,
+ * which the next call reports.
+ * Errors: HSIPC_EINVAL (NULL, max 0, other negative timeout), HSIPC_EAGAIN,
+ * HSIPC_ECORRUPT, HSIPC_ESYS.
+ */
+HSIPC_API int hsipc_poll_many(hsipc_endpoint *ep, hsipc_msg *msgs, size_t max, int64_t timeout_ns,
+                              size_t *count) HSIPC_NOEXCEPT;
+
+/*
  * Returns a buffer the process holds to its pool. Lock-free, no system call.
  * Errors: HSIPC_EINVAL (NULL), HSIPC_EBADOFF (double release, an offset from
  * nowhere, or one held by another process; nothing changes).

@@ -156,6 +156,12 @@ HSIPC_API int hsipc_poll(hsipc_endpoint* ep, hsipc_msg* msg, int64_t timeout_ns)
     return hsipc::message_poll(*core(ep), msg, timeout_ns);  // allocates nothing, cannot throw
 }
 
+HSIPC_API int hsipc_poll_many(hsipc_endpoint* ep, hsipc_msg* msgs, size_t max, int64_t timeout_ns,
+                              size_t* count) noexcept {
+    if (!ep || !msgs || max == 0 || !count) return HSIPC_EINVAL;
+    return hsipc::message_poll_many(*core(ep), msgs, max, timeout_ns, count);  // cannot throw
+}
+
 HSIPC_API int hsipc_release(hsipc_region* r, hsipc_off off) noexcept {
     if (!r) return HSIPC_EINVAL;
     return hsipc::pool_release(*core(r), off);

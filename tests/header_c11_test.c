@@ -179,6 +179,11 @@ static void round_trip(void) {
     CHECK(msg.from == id);
     CHECK(msg.data != NULL && memcmp(msg.data, payload, sizeof payload) == 0);
     REQUIRE_STATUS(HSIPC_EAGAIN, hsipc_poll(ep, &msg, 0));
+    {
+        size_t count = 0;
+        REQUIRE_STATUS(HSIPC_EAGAIN, hsipc_poll_many(ep, &msg, 1, 0, &count));
+        CHECK(count == 0);
+    }
     REQUIRE_STATUS(HSIPC_OK, hsipc_release(r, off));
     REQUIRE_STATUS(HSIPC_EBADOFF, hsipc_release(r, off));
 

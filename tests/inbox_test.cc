@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "layout.h"
+#include "region.h"
 #include "test_util.h"
 
 namespace hsipc {
@@ -240,3 +241,71 @@ TEST(InboxApi, SendingABufferWeDoNotHoldIsRefused) {
 
 }  // namespace
 }  // namespace hsipc
+
+namespace {
+
+TEST(PollMany, TakesWhatIsQueuedInOrderUpToMax) {
+    hsipc_test::ScopedName name("poll-many");
+    hsipc_config cfg = hsipc_test::small_config(16, 2, 16);
+    hsipc_region* r;
+    ASSERT_OK(hsipc_attach(name.c_str(), &cfg, &r));
+    hsipc_endpoint* ep;
+    ASSERT_OK(hsipc_endpoint_open(r, "rx", &ep));
+    hsipc_msg msgs[8];
+    size_t count = 99;
+    EXPECT_STATUS(HSIPC_EAGAIN, hsipc_poll_many(ep, msgs, 8, 0, &count));
+    EXPECT_EQ(99u, count);  // untouched on failure
+    for (int i = 0; i < 11; i++) {
+        hsipc_off off;
+        ASSERT_OK(hsipc_alloc(r, 4, &off));
+        *static_cast<int*>(hsipc_ptr(r, off)) = i;
+        ASSERT_OK(hsipc_send_offset(ep, hsipc_endpoint_id(ep), off, 4));
+    }
+    int expected = 0;
+    for (size_t want : {8u, 3u}) {
+        ASSERT_OK(hsipc_poll_many(ep, msgs, 8, 1'000'000'000, &count));
+        ASSERT_EQ(want, count);
+        for (size_t i = 0; i < count; i++) {
+            EXPECT_EQ(expected++, *static_cast<int*>(msgs[i].data));
+            EXPECT_EQ(4u, msgs[i].length);
+            EXPECT_EQ(hsipc_endpoint_id(ep), msgs[i].from);
+            EXPECT_OK(hsipc_release(r, msgs[i].off));
+        }
+    }
+    EXPECT_STATUS(HSIPC_EAGAIN, hsipc_poll_many(ep, msgs, 8, 1000, &count));
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_poll_many(ep, msgs, 0, 0, &count));
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_poll_many(ep, msgs, 8, -5, &count));
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_poll_many(ep, nullptr, 8, 0, &count));
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_poll_many(ep, msgs, 8, 0, nullptr));
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_poll_many(nullptr, msgs, 8, 0, &count));
+    EXPECT_OK(hsipc_detach(r));
+}
+
+TEST(PollMany, BatchStopsBeforeADamagedEntry) {
+    hsipc_test::ScopedName name("poll-many-damage");
+    hsipc_config cfg = hsipc_test::small_config(16, 2, 8);
+    hsipc_region* r;
+    ASSERT_OK(hsipc_attach(name.c_str(), &cfg, &r));
+    hsipc_endpoint* ep;
+    ASSERT_OK(hsipc_endpoint_open(r, "rx", &ep));
+    for (int i = 0; i < 3; i++) {
+        hsipc_off off;
+        ASSERT_OK(hsipc_alloc(r, 4, &off));
+        ASSERT_OK(hsipc_send_offset(ep, hsipc_endpoint_id(ep), off, 4));
+    }
+    auto& region = *reinterpret_cast<hsipc::Region*>(r);
+    const uint32_t index = (hsipc_endpoint_id(ep) & 0x1fff) - 1;
+    region.ring(index)[1].store(hsipc::entry_word(999, hsipc_endpoint_id(ep) >> 13, 1));  // scribbled
+    hsipc_msg msgs[8];
+    size_t count;
+    ASSERT_OK(hsipc_poll_many(ep, msgs, 8, 0, &count));
+    EXPECT_EQ(1u, count);
+    hsipc_release(r, msgs[0].off);
+    EXPECT_STATUS(HSIPC_ECORRUPT, hsipc_poll_many(ep, msgs, 8, 0, &count));
+    ASSERT_OK(hsipc_poll_many(ep, msgs, 8, 0, &count));
+    EXPECT_EQ(1u, count);
+    hsipc_release(r, msgs[0].off);
+    EXPECT_OK(hsipc_detach(r));
+}
+
+}  // namespace
