@@ -120,6 +120,9 @@ void check_stored(const hsipc_config& c, const hsipc::StoredConfig& s) {
         FUZZ_CHECK(pl.stride % 64 == 0 && pl.stride >= pl.buffer_size && pl.stride < pl.buffer_size + 64 &&
                        pl.count == s.pools[p].buffer_count && pl.first == first,
                    "pool %u geometry", p);
+        const bool pow2 = (pl.stride & (pl.stride - 1)) == 0;
+        FUZZ_CHECK(pow2 ? pl.stride_shift < 64 && (1ull << pl.stride_shift) == pl.stride : pl.stride_shift == 0,
+                   "pool %u: stride %llu, shift %u", p, static_cast<unsigned long long>(pl.stride), pl.stride_shift);
         first += pl.count;
         end = pl.payload_off + pl.stride * pl.count;
     }

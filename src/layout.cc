@@ -55,7 +55,9 @@ bool compute_layout(const StoredConfig& cfg, Layout* out) {
     uint32_t first = 0;
     for (uint32_t p = 0; p < cfg.pool_count && p < HSIPC_MAX_POOLS; p++) {
         PoolLayout& pool = l.pools[p];
-        if (cfg.pools[p].buffer_size > kMaxBufferSize) return false;
+        // Validated configurations never have empty buffers; refuse them
+        // here too, since a zero stride would divide by zero later.
+        if (cfg.pools[p].buffer_size == 0 || cfg.pools[p].buffer_size > kMaxBufferSize) return false;
         pool.buffer_size = cfg.pools[p].buffer_size;
         pool.stride = round_up(pool.buffer_size, kCacheLine);
         if ((pool.stride & (pool.stride - 1)) == 0) pool.stride_shift = uint32_t(__builtin_ctzll(pool.stride));

@@ -162,7 +162,10 @@ int endpoint_lookup(Region& r, const char* name, hsipc_id* out) {
     int index = find_open_endpoint(r, name, std::strlen(name), &reap_status);
     if (reap_status != HSIPC_OK) return reap_status;
     if (index < 0) return HSIPC_ENOENT;
-    *out = make_endpoint_id(uint32_t(index), r.endpoint_slot(uint32_t(index)).gen.load(std::memory_order_relaxed));
+    // Masked as endpoint_open would: a scribbled gen still yields an id
+    // that send refuses cleanly rather than one with stray bits.
+    *out = make_endpoint_id(uint32_t(index),
+                            r.endpoint_slot(uint32_t(index)).gen.load(std::memory_order_relaxed) & kEndpointGenMask);
     return HSIPC_OK;
 }
 

@@ -210,10 +210,8 @@ TEST(Region, ObjectOwnedByAnotherUserNeedsExplicitModeBits) {
     if (geteuid() != 0) GTEST_SKIP() << "needs root to chown";
     ScopedName name("foreign");
     create_region(name);
-    const char* path = name.path().c_str();
     std::string p = name.path();
     ASSERT_EQ(0, chown(p.c_str(), 12345, 12345));
-    (void)path;
     // Root could open it; the library's own check refuses.
     EXPECT_STATUS(HSIPC_EPERM, attach_status(name));
     ASSERT_EQ(0, chmod(p.c_str(), 0666));
