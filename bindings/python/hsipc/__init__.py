@@ -72,5 +72,5 @@ __all__ = [
     "Error", "InvalidArgument", "NotFound", "Exists", "NoMemory", "Full", "Again", "BadOffset",
     "PeerGone", "VersionMismatch", "Corrupt", "PermissionDenied", "TooBig", "SysError",
     "Closed", "SpentBuffer", "Status", "STATUS_TABLE",
-    "MAX_POOLS", "NAME_MAX", "POLL_SLICE", "HSIPC_FOREVER",
+    "MAX_POOLS", "NAME_MAX", "POLL_SLICE", "HSIPC_FOREVER", "HEADER_VERSION",
 ]

@@ -17,7 +17,7 @@ from . import _lib
 STATUS_TABLE: Tuple[Tuple[str, int, str], ...] = (
     ("HSIPC_OK", 0, "success"),
     ("HSIPC_EINVAL", -1, "invalid argument"),
-    ("HSIPC_ENOENT", -2, "no region or endpoint of that name"),
+    ("HSIPC_ENOENT", -2, "no region, endpoint or file of that name"),
     ("HSIPC_EEXIST", -3, "a live endpoint already has that name"),
     ("HSIPC_ENOMEM", -4, "no free buffer large enough, or no free endpoint or process slot"),
     ("HSIPC_EFULL", -5, "destination inbox is full; the sender still owns the buffer"),
@@ -94,7 +94,7 @@ class InvalidArgument(Error, ValueError):
 
 
 class NotFound(Error):
-    """HSIPC_ENOENT: no region or endpoint of that name, or no such file."""
+    """HSIPC_ENOENT: no region, endpoint or file of that name, or no such file."""
     status = Status.ENOENT
 
 

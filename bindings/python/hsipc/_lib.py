@@ -13,7 +13,8 @@ Search order (the first that loads wins):
 Every function of the header is declared here with argtypes and restype,
 twice: on a :class:`ctypes.CDLL`, which releases the GIL during the call,
 and on a :class:`ctypes.PyDLL`, which keeps it. The hot, never-blocking calls
-(alloc, send, release, poll with timeout 0, ptr, capacity) go through the
+(alloc, send, release, poll and poll_many with timeout 0, ptr, capacity) go
+through the
 PyDLL: they take well under a microsecond, and dropping and retaking the GIL
 around them would cost a noticeable part of that. Anything that can wait
 (attach, a blocking poll, endpoint open and close, reap) goes through the CDLL
@@ -139,6 +140,7 @@ PROTOTYPES: Dict[str, Tuple[object, List[object]]] = {
     "hsipc_capacity": (c_size_t, [hsipc_region_p, hsipc_off]),
     "hsipc_send_offset": (c_int, [hsipc_endpoint_p, hsipc_id, hsipc_off, c_size_t]),
     "hsipc_poll": (c_int, [hsipc_endpoint_p, POINTER(hsipc_msg), c_int64]),
+    "hsipc_poll_many": (c_int, [hsipc_endpoint_p, POINTER(hsipc_msg), c_size_t, c_int64, POINTER(c_size_t)]),
     "hsipc_release": (c_int, [hsipc_region_p, hsipc_off]),
     "hsipc_reap": (c_int, [hsipc_region_p]),
 }
@@ -251,7 +253,7 @@ lib, path = load()
 # it costs 20 ns a call, and what is called through `fast` never returns
 # HSIPC_ESYS (tests/test_header.py checks the header's "Errors:" lists).
 fast = ctypes.PyDLL(path, handle=lib._handle)
-FAST_FUNCTIONS = ("hsipc_alloc", "hsipc_send_offset", "hsipc_poll", "hsipc_release",
+FAST_FUNCTIONS = ("hsipc_alloc", "hsipc_send_offset", "hsipc_poll", "hsipc_poll_many", "hsipc_release",
                   "hsipc_ptr", "hsipc_capacity")
 declare(lib)
 declare(fast)

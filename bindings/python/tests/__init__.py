@@ -1,0 +1,1 @@
+"""Tests of the hsipc Python binding: python3 -m unittest discover -s tests -t .  (from bindings/python)."""
