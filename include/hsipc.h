@@ -99,7 +99,7 @@ typedef struct hsipc_msg {
 #define HSIPC_STATUS_MAP(X)                                                                     \
     X(HSIPC_OK, 0, "success")                                                                   \
     X(HSIPC_EINVAL, -1, "invalid argument")                                                     \
-    X(HSIPC_ENOENT, -2, "no region or endpoint of that name")                                   \
+    X(HSIPC_ENOENT, -2, "no region, endpoint or file of that name")                             \
     X(HSIPC_EEXIST, -3, "a live endpoint already has that name")                                \
     X(HSIPC_ENOMEM, -4, "no free buffer large enough, or no free endpoint or process slot")     \
     X(HSIPC_EFULL, -5, "destination inbox is full; the sender still owns the buffer")           \
@@ -135,8 +135,8 @@ HSIPC_API void hsipc_config_init(hsipc_config *cfg) HSIPC_NOEXCEPT;
  * pool lines, where present, replace the whole pool list. The merged result
  * is validated as hsipc_attach would. On any error *cfg is unchanged.
  * Errors: HSIPC_EINVAL (NULL, bad struct_size, unknown key, malformed line,
- * bad number, out-of-range value), HSIPC_ENOENT (no such file), HSIPC_EPERM
- * (not readable), HSIPC_ESYS.
+ * bad number, out-of-range value, a directory or a file over 1 MiB),
+ * HSIPC_ENOENT (no such file), HSIPC_EPERM (not readable), HSIPC_ESYS.
  */
 HSIPC_API int hsipc_config_load(hsipc_config *cfg, const char *path) HSIPC_NOEXCEPT;
 
@@ -191,8 +191,8 @@ HSIPC_API int hsipc_unlink(const char *name) HSIPC_NOEXCEPT;
 
 /*
  * Writes the region's effective configuration (inbox_capacity after
- * rounding) to *out: as many fields as out->struct_size covers, which must
- * be set (hsipc_config_init).
+ * rounding) to all of *out. out->struct_size must be sizeof(hsipc_config)
+ * (hsipc_config_init sets it).
  * Errors: HSIPC_EINVAL (NULL or unknown struct_size).
  */
 HSIPC_API int hsipc_region_config(hsipc_region *r, hsipc_config *out) HSIPC_NOEXCEPT;

@@ -58,6 +58,7 @@ void futex_wake_one(uint32_t* word);
 // ---- Clocks and small things -------------------------------------------------
 int64_t monotonic_ns();  // vDSO: no system call
 void sleep_ns(int64_t ns);
+void yield_cpu();  // sched_yield
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();

@@ -13,8 +13,11 @@
 namespace hsipc {
 
 // How long a waiting receiver spins before it sleeps: long enough to catch
-// a reply in a round trip, short enough not to burn a core.
+// a reply in a round trip, short enough not to burn a core. After the first
+// few microseconds it yields the CPU between looks, in case the sender is
+// waiting for this very CPU (both pinned to one, or a busy machine).
 constexpr int64_t kSpinNs = 50'000;
+constexpr int64_t kBusySpinNs = 5'000;
 
 // Calls try_once() until it returns other than HSIPC_EAGAIN or timeout_ns
 // (> 0, or HSIPC_FOREVER) passes. try_once() must be cheap and must not
@@ -26,12 +29,18 @@ int wait_until(std::atomic<uint32_t>& sleeping, int64_t timeout_ns, TryOnce try_
     // On one CPU the sender cannot run while we spin: go straight to sleep.
     const int64_t spin_ns = os::online_cpus() > 1 ? kSpinNs : 0;
     const int64_t spin_until = deadline >= 0 && deadline < start + spin_ns ? deadline : start + spin_ns;
+    const int64_t busy_until = start + kBusySpinNs;
     int rc;
     for (uint32_t i = 1;; i++) {
         rc = try_once();
         if (rc != HSIPC_EAGAIN) return rc;
-        os::cpu_relax();
-        if ((i & 63) == 0 && os::monotonic_ns() >= spin_until) break;
+        if ((i & 63) != 0) {
+            os::cpu_relax();
+            continue;
+        }
+        const int64_t now = os::monotonic_ns();
+        if (now >= spin_until) break;
+        if (now >= busy_until) os::yield_cpu();
     }
     for (;;) {
         // Announce the sleep, then look once more: a sender publishes then
