@@ -40,6 +40,11 @@ uint64_t receive_message(Channel& ch, size_t n, uint64_t number) {
     return word;
 }
 
+// Whether message i, `elapsed` after the start, is past the warm-up.
+inline bool warm_enough(const CaseSpec& s, uint64_t i, int64_t elapsed) {
+    return (i > s.warmup_min && elapsed >= s.warmup_ns) || elapsed >= s.warmup_max_ns;
+}
+
 // Ping: writes n bytes and sends; waits for the echo and reads its n bytes;
 // one sample per round trip. One clock read per round trip (the end of one
 // is the start of the next), included in every mechanism's figure alike.
@@ -49,10 +54,10 @@ SideResult run_ping(Channel& ch, const CaseSpec& s) {
     uint64_t measured = 0;
     bool measuring = false;
     int64_t t_prev = now_ns();
-    const int64_t warm_until = t_prev + s.warmup_ns;
+    const int64_t warm_from = t_prev;
     int64_t t_start = 0;
     for (uint64_t i = 1;; i++) {
-        if (!measuring && i > s.warmup_min && t_prev >= warm_until) {
+        if (!measuring && warm_enough(s, i, t_prev - warm_from)) {
             measuring = true;
             t_start = t_prev;
         }
@@ -72,13 +77,13 @@ SideResult run_ping(Channel& ch, const CaseSpec& s) {
     return r;
 }
 
-// Pong: reads the n bytes, then writes a reply of n bytes with the same
-// sequence word (a new message, not the received buffer sent back).
+// Pong: reads the n bytes, then writes a reply of n bytes: the request's
+// sequence word plus kReplyBit (a new message, not the request sent back).
 template <class Channel>
 SideResult run_pong(Channel& ch, const CaseSpec& s) {
     for (uint64_t i = 1;; i++) {
         const uint64_t word = receive_message(ch, s.size, i);
-        send_message(ch, s.size, word);
+        send_message(ch, s.size, word | kReplyBit);
         if (word & kLastBit) return SideResult{};
     }
 }
@@ -89,7 +94,7 @@ SideResult run_pong(Channel& ch, const CaseSpec& s) {
 template <class Channel>
 SideResult run_producer(Channel& ch, const CaseSpec& s) {
     const uint64_t clock_every = s.size >= 65536 ? 1 : 64;
-    const int64_t warm_until = now_ns() + s.warmup_ns;
+    const int64_t warm_from = now_ns();
     bool measuring = false, over_budget = false;
     int64_t t_start = 0;
     uint64_t measured = 0;
@@ -97,7 +102,7 @@ SideResult run_producer(Channel& ch, const CaseSpec& s) {
         uint64_t flags = 0;
         if (i % clock_every == 0) {
             const int64_t t = now_ns();
-            if (!measuring && i > s.warmup_min && t >= warm_until) {
+            if (!measuring && warm_enough(s, i, t - warm_from)) {
                 measuring = true;
                 t_start = t;
                 flags = kStartBit;

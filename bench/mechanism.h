@@ -35,6 +35,9 @@ public:
     virtual SideResult run(Role role, const CaseSpec& spec, Rendezvous& rv) = 0;
     // Coordinator, after both children are gone; whatever happened.
     virtual void cleanup() noexcept {}
+    // Whether a child must leave through exit() rather than _exit(): for a
+    // library that says goodbye only in a static destructor (iceoryx).
+    virtual bool child_runs_exit_handlers() const { return false; }
 };
 
 // Every mechanism this build knows, in table order: raw first, then hsipc.

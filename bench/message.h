@@ -20,7 +20,10 @@ constexpr size_t kMinMessage = 8;  // room for the sequence word
 // channel (and the time-bounded phases need no agreement beforehand).
 constexpr uint64_t kLastBit = 1ull << 63;   // the final message of the case
 constexpr uint64_t kStartBit = 1ull << 62;  // the first measured message (streaming)
-constexpr uint64_t kFlagBits = kLastBit | kStartBit;
+// A round trip's reply carries its request's number and this bit, so that a
+// reply written over its request in place (the raw baseline) is told apart.
+constexpr uint64_t kReplyBit = 1ull << 61;
+constexpr uint64_t kFlagBits = kLastBit | kStartBit | kReplyBit;
 
 // Writes words 1.. and then word 0 with a release store. Word 0 last and
 // released: a receiver spinning on word 0 in shared memory (the raw

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -70,8 +71,10 @@ std::string Runner::pinning() const {
     return "producer/ping on CPU " + std::to_string(cpu_[0]) + ", consumer/pong on CPU " + std::to_string(cpu_[1]);
 }
 
-pid_t Runner::spawn(const std::function<int()>& body) {
-    std::fflush(stdout);  // or the child's exit would not, but its copy lingers
+pid_t Runner::spawn(const std::function<int()>& body, bool exit_handlers) {
+    // Output still buffered would be copied into the child and could come
+    // out twice.
+    std::fflush(stdout);
     std::fflush(stderr);
     const pid_t coordinator = getpid();
     pid_t pid = fork();
@@ -88,7 +91,10 @@ pid_t Runner::spawn(const std::function<int()>& body) {
     } catch (...) {
         code = 1;
     }
-    _exit(code);  // never run the coordinator's atexit handlers or flush its stdio
+    // Normally not the coordinator's exit handlers; its stdio was flushed
+    // before fork, so where a library needs them they do no harm.
+    if (exit_handlers) std::exit(code);
+    _exit(code);
 }
 
 void Runner::kill_all(Child* children, int count) {
@@ -182,7 +188,7 @@ CaseOutcome Runner::run(Mechanism& m, const CaseSpec& spec) {
             }
         };
         try {
-            children[r] = Child{spawn(body), r == 0 ? "ping" : "pong", 0, false};
+            children[r] = Child{spawn(body, m.child_runs_exit_handlers()), r == 0 ? "ping" : "pong", 0, false};
         } catch (...) {
             kill_all(children, 2);
             throw;
@@ -207,11 +213,13 @@ CaseOutcome Runner::run(Mechanism& m, const CaseSpec& spec) {
     return out;
 }
 
-bool Runner::probe(const std::function<void()>& fn, int64_t timeout_ns, std::string* why) {
-    Child c{spawn([&]() -> int {
-                fn();
-                return 0;
-            }),
+bool Runner::probe(const std::function<void()>& fn, int64_t timeout_ns, std::string* why, bool exit_handlers) {
+    Child c{spawn(
+                [&]() -> int {
+                    fn();
+                    return 0;
+                },
+                exit_handlers),
             "probe", 0, false};
     std::string failure = wait_all(&c, 1, now_ns() + timeout_ns);
     if (failure.empty()) return true;

@@ -38,7 +38,7 @@ public:
     // Runs fn in a child (for availability probes that may hang, such as
     // registering with a RouDi that does not answer). True when it returned
     // within timeout_ns; otherwise *why says what happened.
-    bool probe(const std::function<void()>& fn, int64_t timeout_ns, std::string* why);
+    bool probe(const std::function<void()>& fn, int64_t timeout_ns, std::string* why, bool exit_handlers = false);
 
     // "CPU 0 and CPU 1", or why the children are not pinned.
     std::string pinning() const;
@@ -51,7 +51,9 @@ private:
         int status;  // waitpid status once exited
         bool exited;
     };
-    pid_t spawn(const std::function<int()>& body);
+    // Forks a child that runs body and leaves with its result through
+    // _exit, or through exit() when exit_handlers (static destructors run).
+    pid_t spawn(const std::function<int()>& body, bool exit_handlers);
     // Waits until every child exited or one failed (then kills the rest),
     // or the deadline passed (kills all). Empty when all exited with 0.
     std::string wait_all(Child* children, int count, int64_t deadline_ns);

@@ -24,7 +24,9 @@ struct CaseSpec {
     // subscriber queue): the same number for all of them. See queue_depth().
     uint32_t depth = 1024;
     uint64_t warmup_min = 100;  // unmeasured messages, at least ...
-    int64_t warmup_ns = 0;      // ... and for at least this long
+    int64_t warmup_ns = 0;      // ... and for at least this long,
+    int64_t warmup_max_ns = 0;  // ... unless the count takes longer than this
+                                // (only the slow mechanisms, which need no more)
     uint64_t min_count = 1;     // measured messages: at least ...
     uint64_t max_count = 1000;  // ... at most ...
     int64_t budget_ns = 0;      // ... stopping once this long has passed

@@ -8,9 +8,9 @@
 
 namespace bench {
 
-// Any failure: a system call, a library status, a wrong message. Children
-// catch it at the top, print it and exit non-zero; the coordinator kills the
-// peer and reports the case as failed.
+// Any failure: a system call, a library status, a wrong message. A child
+// catches it at the top, hands its text to the coordinator and exits
+// non-zero; the coordinator kills the peer and reports the case as failed.
 struct Error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };

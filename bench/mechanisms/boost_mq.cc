@@ -96,7 +96,7 @@ std::unique_ptr<Mechanism> make_boost_mq() { return std::make_unique<BoostMq>();
 namespace bench {
 std::unique_ptr<Mechanism> make_boost_mq() {
     return make_missing("boost-mq", "Boost.Interprocess message_queue",
-                        "not installed when built (sudo apt-get install -y libboost-dev, then rebuild)");
+                        "not in this build (sudo apt-get install -y libboost-dev, then rebuild)");
 }
 }  // namespace bench
 

@@ -1,6 +1,8 @@
 // The list of mechanisms, and the stand-in for those this build lacks.
 #include "registry.h"
 
+#include "../util.h"
+
 namespace bench {
 namespace {
 

@@ -1,12 +1,16 @@
 // The physical limit: two processes passing the message through memory they
-// share, with nothing in between — no allocator, no queue bookkeeping beyond
-// one counter, no system call. The message's own word 0 (its sequence
-// number, stored last with release) is the "it is there" flag, so at 64 B a
-// round trip moves exactly one cache line there and one back.
+// share, with nothing in between — no allocator, no queue bookkeeping, no
+// system call. The message's own word 0 (its sequence word, stored last
+// with release) is the "it is there" flag.
 //
-// Round trip: one buffer per direction, written and read in place.
-// Streaming: a ring of `depth` message slots (as many as hsipc's pool has
-// buffers for that size) and a consumer counter, which the consumer
+// Round trip: one buffer. Ping writes the request in it; pong reads it and
+// writes its reply over it in place; ping reads the reply. At 64 B that is
+// one cache line bouncing between the two cores. (Of the layouts tried on
+// the development machine, one buffer per direction and rotating buffers
+// were slower at every size; see docs/performance.md.)
+//
+// Streaming: a ring of `depth` message slots (as many messages in flight as
+// hsipc allows for that size) and a consumer counter, which the consumer
 // publishes every depth/16 messages and the producer reads only when the
 // ring looks full: the usual single-producer ring, at its cheapest.
 //
@@ -25,32 +29,29 @@ constexpr size_t kLine = 64;
 
 size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
-// Spins until word 0 of the message at p carries `number`.
-void wait_for_number(const void* p, uint64_t number) {
-    while ((load_seq_word(p) & ~kFlagBits) != number) spin_pause();
+// Spins until word 0 of the message at p, without the first/last flags,
+// is `want`.
+void wait_for(const void* p, uint64_t want) {
+    while ((load_seq_word(p) & ~(kLastBit | kStartBit)) != want) spin_pause();
 }
 
 class PingPongChannel {
 public:
-    PingPongChannel(uint8_t* base, size_t n, Role role) {
-        uint8_t* a = base;                   // ping -> pong
-        uint8_t* b = base + round_up(n, kLine);  // pong -> ping
-        out_ = role == Role::Ping ? a : b;
-        in_ = role == Role::Ping ? b : a;
-    }
+    PingPongChannel(uint8_t* buffer, Role role) : buffer_(buffer), reply_bit_(role == Role::Ping ? kReplyBit : 0) {}
     void connect() {}
-    void* begin_send(size_t) { return out_; }  // strict alternation: the peer is done with it
-    void end_send(size_t) {}                    // fill_message's release store published it
+    void* begin_send(size_t) { return buffer_; }  // strict alternation: the peer is done with it
+    void end_send(size_t) {}                       // fill_message's release store published it
     const void* receive(size_t) {
-        wait_for_number(in_, ++received_);
-        return in_;
+        // Ping waits for reply number i, pong for request number i.
+        wait_for(buffer_, ++received_ | reply_bit_);
+        return buffer_;
     }
     void end_receive() {}
     void close() {}
 
 private:
-    uint8_t* out_;
-    uint8_t* in_;
+    uint8_t* buffer_;
+    uint64_t reply_bit_;
     uint64_t received_ = 0;
 };
 
@@ -76,7 +77,7 @@ public:
     void end_send(size_t) {}
     const void* receive(size_t) {
         const void* p = slot(received_);
-        wait_for_number(p, received_ + 1);
+        wait_for(p, received_ + 1);
         return p;
     }
     void end_receive() {
@@ -106,7 +107,7 @@ public:
                "busy-waiting on its sequence word (no allocator, no queue)";
     }
     void prepare(const CaseSpec& s) override {
-        const size_t slots = s.mode == Mode::RoundTrip ? 2 : s.depth;
+        const size_t slots = s.mode == Mode::RoundTrip ? 1 : s.depth;
         bytes_ = kLine + slots * round_up(s.size, kLine);
         void* p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) throw_errno("mmap");
@@ -114,7 +115,7 @@ public:
     }
     SideResult run(Role role, const CaseSpec& s, Rendezvous& rv) override {
         if (s.mode == Mode::RoundTrip) {
-            PingPongChannel ch(base_, s.size, role);
+            PingPongChannel ch(base_ + kLine, role);
             return drive(ch, role, s, rv);
         }
         StreamChannel ch(base_, s.size, s.depth);

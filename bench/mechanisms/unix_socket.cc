@@ -7,6 +7,8 @@
 #include "fd_stream.h"
 #include "registry.h"
 
+#include "../util.h"
+
 namespace bench {
 namespace {
 
