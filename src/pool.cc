@@ -107,6 +107,13 @@ int pool_release(Region& r, uint64_t off) {
     uint32_t i;
     if (!buffer_at_offset(r.layout, off, &i) || !buffer_free_if(r, i, r.held_word)) return HSIPC_EBADOFF;
     count_held(r, -1);
+    // Our next allocation from this pool starts at the buffer just freed:
+    // its lines are still in our cache, where a round robin would hand out
+    // the coldest buffer of the pool.
+    for (uint32_t p = 0; p < r.layout.config.pool_count; p++) {
+        const PoolLayout& pool = r.layout.pools[p];
+        if (i - pool.first < pool.count) r.alloc_cursor[p].store(i - pool.first, std::memory_order_relaxed);
+    }
     return HSIPC_OK;
 }
 
