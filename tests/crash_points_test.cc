@@ -1,4 +1,5 @@
-// Kills a process at every instruction of an operation. A child stops just
+// Kills a process at every instruction of an operation (creating a region
+// counts as one). A child stops just
 // before the operation; the test single-steps it k instructions with
 // ptrace and kills it, for every k across the operation (with a stride
 // where an operation has thousands). After each kill: a message being sent
@@ -19,10 +20,11 @@ using hsipc_test::ScopedName;
 constexpr uint64_t kPattern = 0x5eedf00dcafe0000ull;
 constexpr size_t kMessageWords = 8;
 
-enum class Op { kAttach, kEndpointOpen, kAlloc, kSend, kPoll, kRelease };
+enum class Op { kCreate, kAttach, kEndpointOpen, kAlloc, kSend, kPoll, kRelease };
 
 const char* op_name(Op op) {
     switch (op) {
+        case Op::kCreate: return "hsipc_attach_create";
         case Op::kAttach: return "hsipc_attach";
         case Op::kEndpointOpen: return "hsipc_endpoint_open";
         case Op::kAlloc: return "hsipc_alloc";
@@ -34,14 +36,18 @@ const char* op_name(Op op) {
 }
 
 // The child: sets up what the operation needs, stops, runs it, stops again.
+// The region a creating child makes: the test's own name plus "-new".
+std::string created_name(const std::string& region) { return region + "-new"; }
+
 [[noreturn]] void child_main(Op op, const std::string& region) {
     if (ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) != 0) _exit(90);
     hsipc_region* r = nullptr;
+    const hsipc_config small = hsipc_test::small_config(16, 4, 8, 8);
     hsipc_endpoint* ep = nullptr;
     hsipc_off off = 0;
     hsipc_id rx = 0;
     hsipc_msg msg;
-    if (op != Op::kAttach) {
+    if (op != Op::kAttach && op != Op::kCreate) {
         if (hsipc_attach(region.c_str(), nullptr, &r)) _exit(91);
         if (op != Op::kEndpointOpen) {
             if (hsipc_endpoint_open(r, "tx", &ep) || hsipc_lookup(r, "rx", &rx)) _exit(92);
@@ -59,6 +65,7 @@ const char* op_name(Op op) {
     raise(SIGSTOP);  // the test single-steps from here
     int rc = 0;
     switch (op) {
+        case Op::kCreate: rc = hsipc_attach(created_name(region).c_str(), &small, &r); break;
         case Op::kAttach: rc = hsipc_attach(region.c_str(), nullptr, &r); break;
         case Op::kEndpointOpen: rc = hsipc_endpoint_open(r, "tx", &ep); break;
         case Op::kAlloc: rc = hsipc_alloc(r, 64, &off); break;
@@ -114,6 +121,28 @@ uint32_t free_buffers(hsipc_region* r) {
         if (hsipc_region_pool_stats(r, p, &s) == HSIPC_OK) total += s.free_count;
     }
     return total;
+}
+
+// After a creator was killed: the name holds a whole region or nothing, so
+// the next attacher gets a working region either way.
+std::string check_created(const std::string& region) {
+    const std::string name = created_name(region);
+    hsipc_region* r;
+    hsipc_config cfg = hsipc_test::small_config(16, 4, 8, 8);
+    int rc = hsipc_attach(name.c_str(), &cfg, &r);
+    if (rc != HSIPC_OK) return std::string("attaching after the creator died: ") + hsipc_strerror(rc);
+    hsipc_endpoint* ep;
+    hsipc_off off;
+    hsipc_msg msg;
+    std::string problem;
+    if (hsipc_endpoint_open(r, "after", &ep) || hsipc_alloc(r, 8, &off) ||
+        hsipc_send_offset(ep, hsipc_endpoint_id(ep), off, 8) || hsipc_poll(ep, &msg, 0) ||
+        hsipc_release(r, msg.off)) {
+        problem = "the region left by a dead creator does not work";
+    }
+    hsipc_detach(r);
+    hsipc_unlink(name.c_str());
+    return problem;
 }
 
 // Checks the region after a kill; returns a description of what is wrong.
@@ -193,7 +222,11 @@ Figures kill_everywhere(Op op) {
     }
     f.instructions = step(pid, 10'000'000);
     kill_child(pid);
-    std::string problem = check_after_kill(r, rx, control, all_buffers);
+    auto check = [&] {
+        std::string problem = op == Op::kCreate ? check_created(name.c_str()) : "";
+        return problem.empty() ? check_after_kill(r, rx, control, all_buffers) : problem;
+    };
+    std::string problem = check();
     if (!problem.empty()) ADD_FAILURE() << op_name(op) << " completed, then: " << problem;
     const long stride = stride_for(f.instructions);
     for (long k = 0; k <= f.instructions; k += stride) {
@@ -205,7 +238,7 @@ Figures kill_everywhere(Op op) {
         step(pid, k);
         kill_child(pid);
         f.kills++;
-        problem = check_after_kill(r, rx, control, all_buffers);
+        problem = check();
         if (!problem.empty()) {
             f.failures++;
             ADD_FAILURE() << op_name(op) << " killed after " << k << " of " << f.instructions
@@ -227,7 +260,7 @@ TEST_P(CrashPoints, KilledAtEveryInstructionCostsNothing) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Operations, CrashPoints,
-                         ::testing::Values(Op::kAttach, Op::kEndpointOpen, Op::kAlloc, Op::kSend, Op::kPoll,
+                         ::testing::Values(Op::kCreate, Op::kAttach, Op::kEndpointOpen, Op::kAlloc, Op::kSend, Op::kPoll,
                                            Op::kRelease),
                          [](const ::testing::TestParamInfo<Op>& info) {
                              std::string n = op_name(info.param);

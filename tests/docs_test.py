@@ -8,7 +8,9 @@ compiled against the built library as strict C11 and run; a program with
 block is a snippet: each of its lines must occur in a whole program of the
 same page, so a snippet cannot drift from code that is compiled.
 
-usage: docs_test.py SOURCE_DIR LIBRARY_DIR
+usage: docs_test.py SOURCE_DIR LIBRARY_DIR [EXTRA_CFLAGS...]
+(extra flags: the sanitizers the library was built with, so the samples
+link their runtime first)
 """
 import os
 import re
@@ -40,12 +42,15 @@ def c_blocks(text):
     return re.findall(r"```c\n(.*?)```", text, re.S)
 
 
+EXTRA_CFLAGS = []
+
+
 def compile_program(src, lib_dir, include_dir, workdir, name):
     path = os.path.join(workdir, name + ".c")
     with open(path, "w") as f:
         f.write(src)
     exe = os.path.join(workdir, name)
-    subprocess.run(["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-I", include_dir, path,
+    subprocess.run(["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", *EXTRA_CFLAGS, "-I", include_dir, path,
                     "-L", lib_dir, "-lhsipc", "-o", exe], check=True)
     return exe
 
@@ -80,6 +85,7 @@ def run_roles(exe, src, lib_dir):
 
 def main():
     source_dir, lib_dir = sys.argv[1], sys.argv[2]
+    EXTRA_CFLAGS.extend(a for a in sys.argv[3:] if a)
     include_dir = os.path.join(source_dir, "include")
     checked = failed = 0
     with tempfile.TemporaryDirectory() as workdir:
