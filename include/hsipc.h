@@ -318,7 +318,8 @@ HSIPC_API int hsipc_poll(hsipc_endpoint *ep, hsipc_msg *msg, int64_t timeout_ns)
  * least 1 on HSIPC_OK). Their buffer headers and payloads are fetched from
  * the sender's cache together rather than one by one, which is what makes
  * a batch faster than as many polls. A batch ends before a damaged entry,
- * which the next call reports.
+ * which the next call reports; an entry naming a buffer not queued to this
+ * endpoint is dropped, as hsipc_poll drops it, and also ends the batch.
  * Errors: HSIPC_EINVAL (NULL, max 0, other negative timeout), HSIPC_EAGAIN,
  * HSIPC_ECORRUPT, HSIPC_ESYS.
  */
