@@ -59,20 +59,21 @@ bool buffer_at_offset(const Layout& l, uint64_t off, uint32_t* index) {
     return false;
 }
 
+uint32_t pool_of_buffer(const Layout& l, uint32_t index) {
+    uint32_t p = 0;
+    while (p < l.config.pool_count && index - l.pools[p].first >= l.pools[p].count) p++;
+    return p;
+}
+
 uint64_t buffer_offset(const Layout& l, uint32_t index) {
-    for (uint32_t p = 0; p < l.config.pool_count; p++) {
-        const PoolLayout& pool = l.pools[p];
-        if (index - pool.first < pool.count) return pool.payload_off + uint64_t(index - pool.first) * pool.stride;
-    }
-    return 0;
+    const uint32_t p = pool_of_buffer(l, index);
+    if (p == l.config.pool_count) return 0;
+    return l.pools[p].payload_off + uint64_t(index - l.pools[p].first) * l.pools[p].stride;
 }
 
 uint64_t buffer_capacity(const Layout& l, uint32_t index) {
-    for (uint32_t p = 0; p < l.config.pool_count; p++) {
-        const PoolLayout& pool = l.pools[p];
-        if (index - pool.first < pool.count) return pool.buffer_size;
-    }
-    return 0;
+    const uint32_t p = pool_of_buffer(l, index);
+    return p == l.config.pool_count ? 0 : l.pools[p].buffer_size;
 }
 
 int pool_alloc(Region& r, size_t size, hsipc_off* out) {
@@ -110,10 +111,8 @@ int pool_release(Region& r, uint64_t off) {
     // Our next allocation from this pool starts at the buffer just freed:
     // its lines are still in our cache, where a round robin would hand out
     // the coldest buffer of the pool.
-    for (uint32_t p = 0; p < r.layout.config.pool_count; p++) {
-        const PoolLayout& pool = r.layout.pools[p];
-        if (i - pool.first < pool.count) r.alloc_cursor[p].store(i - pool.first, std::memory_order_relaxed);
-    }
+    const uint32_t p = pool_of_buffer(r.layout, i);  // a valid index: buffer_at_offset found it
+    r.alloc_cursor[p].store(i - r.layout.pools[p].first, std::memory_order_relaxed);
     return HSIPC_OK;
 }
 

@@ -18,6 +18,8 @@ namespace hsipc {
 // The global buffer index whose payload starts at `off`; false unless off
 // is exactly the start of some buffer's payload.
 bool buffer_at_offset(const Layout& l, uint64_t off, uint32_t* index);
+// The pool holding global buffer `index`; pool_count where none does.
+uint32_t pool_of_buffer(const Layout& l, uint32_t index);
 uint64_t buffer_offset(const Layout& l, uint32_t index);
 uint64_t buffer_capacity(const Layout& l, uint32_t index);
 

@@ -57,8 +57,9 @@ bool endpoint_owner_gone(Region& r, const EndpointSlot& e, const DeadSet& dead) 
 
 // A buffer a dead sender had marked queued but maybe never published: free
 // it unless it sits in its endpoint's inbox. A receiver takes the buffer
-// (owner CAS) before it frees the inbox slot, so "not in the inbox" means
-// never published or already taken, and in the latter case our CAS fails.
+// (stores its owner word) before it frees the inbox slot (release), so "not
+// in the inbox" means never published or already taken, and in the latter
+// case our CAS fails.
 bool reclaim_unpublished(Region& r, uint32_t b, uint64_t w) {
     uint32_t ep = owner_index(w);
     uint32_t gen = owner_gen(w);
