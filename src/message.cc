@@ -2,6 +2,7 @@
 
 #include "inbox.h"
 #include "naming.h"
+#include "os.h"
 #include "pool.h"
 #include "wait.h"
 
@@ -31,8 +32,11 @@ int take_one(Endpoint& ep, hsipc_msg* msg) {
         BufferHeader& h = r.buffer(b);
         // Both lines are likely in the sender's cache: ask for them at once,
         // so the two transfers overlap instead of following each other.
-        __builtin_prefetch(&h, 1);
-        __builtin_prefetch(r.base + buffer_offset(r.layout, b), 0);
+        // Exclusive, not shared: we write the header next, and this process
+        // most likely writes the payload too when it reuses the buffer
+        // (alloc prefers the buffer it freed last).
+        os::prefetch_for_write(&h);
+        os::prefetch_for_write(r.base + buffer_offset(r.layout, b));
         // Take the buffer before freeing the slot: the reaper relies on
         // "not in an inbox" meaning "never published or already taken".
         // A plain store suffices: while the buffer sits in our inbox no one
@@ -66,8 +70,8 @@ void prefetch_queued(Endpoint& ep, size_t max) {
     for (uint32_t k = 0; k < ahead; k++) {
         uint32_t content;
         if (inbox_peek(inbox, ep.head + k, &content) != HSIPC_OK || content - 1 >= r.layout.total_buffers) return;
-        __builtin_prefetch(&r.buffer(content - 1), 1);
-        __builtin_prefetch(r.base + buffer_offset(r.layout, content - 1), 0);
+        os::prefetch_for_write(&r.buffer(content - 1));
+        os::prefetch_for_write(r.base + buffer_offset(r.layout, content - 1));
     }
 }
 

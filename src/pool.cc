@@ -1,5 +1,6 @@
 #include "pool.h"
 
+#include "os.h"
 #include "reap.h"
 
 namespace hsipc {
@@ -24,8 +25,8 @@ bool claim_from_pool(Region& r, uint32_t p, uint64_t held, uint32_t* index) {
             // The next allocation most likely takes the next buffer: start
             // moving its header and first payload line here while the
             // caller fills this one (streaming allocates in sequence).
-            __builtin_prefetch(&r.buffer(pool.first + next), 1);
-            __builtin_prefetch(r.base + pool.payload_off + uint64_t(next) * pool.stride, 1);
+            os::prefetch_for_write(&r.buffer(pool.first + next));
+            os::prefetch_for_write(r.base + pool.payload_off + uint64_t(next) * pool.stride);
             *index = pool.first + i;
             return true;
         }
