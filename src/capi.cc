@@ -162,6 +162,12 @@ HSIPC_API int hsipc_poll_many(hsipc_endpoint* ep, hsipc_msg* msgs, size_t max, i
     return hsipc::message_poll_many(*core(ep), msgs, max, timeout_ns, count);  // cannot throw
 }
 
+HSIPC_API int hsipc_poll_batch(hsipc_endpoint* ep, hsipc_msg* msgs, size_t max, int64_t timeout_ns,
+                               int64_t linger_ns, size_t* count) noexcept {
+    if (!ep || !msgs || max == 0 || !count) return HSIPC_EINVAL;
+    return hsipc::message_poll_batch(*core(ep), msgs, max, timeout_ns, linger_ns, count);  // cannot throw
+}
+
 HSIPC_API int hsipc_release(hsipc_region* r, hsipc_off off) noexcept {
     if (!r) return HSIPC_EINVAL;
     return hsipc::pool_release(*core(r), off);

@@ -75,10 +75,20 @@ void prefetch_queued(Endpoint& ep, size_t max) {
     }
 }
 
-// Whether the entry at the head is a message (not empty, not damaged).
-bool message_at_head(Endpoint& ep) {
+// Whether the entry `ahead` positions past the head is a message (not
+// empty, not damaged).
+bool message_at(Endpoint& ep, uint32_t ahead) {
     uint32_t content;
-    return inbox_peek(endpoint_inbox(*ep.region, ep.index, ep.gen), ep.head, &content) == HSIPC_OK;
+    return inbox_peek(endpoint_inbox(*ep.region, ep.index, ep.gen), ep.head + ahead, &content) == HSIPC_OK;
+}
+
+bool message_at_head(Endpoint& ep) { return message_at(ep, 0); }
+
+// HSIPC_OK when the head entry is a message, HSIPC_EAGAIN when it is empty,
+// HSIPC_ECORRUPT when it is damaged. Takes nothing.
+int head_state(Endpoint& ep) {
+    uint32_t content;
+    return inbox_peek(endpoint_inbox(*ep.region, ep.index, ep.gen), ep.head, &content);
 }
 
 }  // namespace
@@ -146,6 +156,31 @@ int message_poll_many(Endpoint& ep, hsipc_msg* msgs, size_t max, int64_t timeout
     }
     if (rc == HSIPC_OK) *count = taken;
     return rc;
+}
+
+int message_poll_batch(Endpoint& ep, hsipc_msg* msgs, size_t max, int64_t timeout_ns, int64_t linger_ns,
+                       size_t* count) {
+    if (linger_ns < 0 || (timeout_ns < 0 && timeout_ns != HSIPC_FOREVER)) return HSIPC_EINVAL;
+    // On one CPU the senders cannot add to the batch while we spin.
+    if (linger_ns > 0 && max > 1 && os::online_cpus() > 1) {
+        int rc = head_state(ep);
+        if (rc == HSIPC_EAGAIN && timeout_ns != 0) {
+            rc = wait_until(ep.region->endpoint_slot(ep.index).sleeping, timeout_ns, [&] { return head_state(ep); });
+        }
+        // A damaged head is reported now, not after lingering.
+        if (rc == HSIPC_ECORRUPT) return message_poll_many(ep, msgs, max, 0, count);
+        if (rc != HSIPC_OK) return rc;
+        // A full batch is there once its last position is: every position
+        // below a filled one is filled (inbox.h). An inbox never holds more
+        // than its capacity. The look-ahead reads a line the senders have
+        // left or not reached yet, unlike the head, which they are writing.
+        const InboxView inbox = endpoint_inbox(*ep.region, ep.index, ep.gen);
+        const uint32_t last = uint32_t(max < inbox.capacity ? max : inbox.capacity) - 1;
+        const int64_t now = os::monotonic_ns();
+        const int64_t until = linger_ns < INT64_MAX - now ? now + linger_ns : INT64_MAX;
+        spin_until(until, [&] { return message_at(ep, last); });
+    }
+    return message_poll_many(ep, msgs, max, timeout_ns, count);
 }
 
 }  // namespace hsipc

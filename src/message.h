@@ -9,5 +9,7 @@ namespace hsipc {
 int message_send(Endpoint& from, hsipc_id to, hsipc_off off, size_t length);
 int message_poll(Endpoint& ep, hsipc_msg* msg, int64_t timeout_ns);
 int message_poll_many(Endpoint& ep, hsipc_msg* msgs, size_t max, int64_t timeout_ns, size_t* count);
+int message_poll_batch(Endpoint& ep, hsipc_msg* msgs, size_t max, int64_t timeout_ns, int64_t linger_ns,
+                       size_t* count);
 
 }  // namespace hsipc

@@ -62,6 +62,18 @@ int wait_until(std::atomic<uint32_t>& sleeping, int64_t timeout_ns, TryOnce try_
     return rc;
 }
 
+// Calls ready() until it returns true or the CLOCK_MONOTONIC deadline (ns)
+// passes, pausing the CPU between looks: no system call, no sleep. Returns
+// ready()'s last result.
+template <class Ready>
+bool spin_until(int64_t deadline_ns, Ready ready) {
+    for (uint32_t i = 1;; i++) {
+        if (ready()) return true;
+        if ((i & 63) == 0 && os::monotonic_ns() >= deadline_ns) return false;
+        os::cpu_relax();
+    }
+}
+
 // Sender side, right after a successful publish.
 inline void wake_if_sleeping(std::atomic<uint32_t>& sleeping) {
     // Reading first keeps the line shared while the receiver is awake; the

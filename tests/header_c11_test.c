@@ -183,6 +183,8 @@ static void round_trip(void) {
         size_t count = 0;
         REQUIRE_STATUS(HSIPC_EAGAIN, hsipc_poll_many(ep, &msg, 1, 0, &count));
         CHECK(count == 0);
+        REQUIRE_STATUS(HSIPC_EAGAIN, hsipc_poll_batch(ep, &msg, 1, 0, 1000, &count));
+        CHECK(count == 0);
     }
     REQUIRE_STATUS(HSIPC_OK, hsipc_release(r, off));
     REQUIRE_STATUS(HSIPC_EBADOFF, hsipc_release(r, off));

@@ -2,10 +2,12 @@
 // through the C API.
 #include "inbox.h"
 
+#include <chrono>
 #include <thread>
 #include <vector>
 
 #include "layout.h"
+#include "os.h"
 #include "region.h"
 #include "test_util.h"
 
@@ -306,6 +308,142 @@ TEST(PollMany, BatchStopsBeforeADamagedEntry) {
     EXPECT_EQ(1u, count);
     hsipc_release(r, msgs[0].off);
     EXPECT_OK(hsipc_detach(r));
+}
+
+}  // namespace
+
+namespace {
+
+// hsipc_poll_batch: lingering is measured against generous bounds only (it
+// must end long before a minute; it must not end before its own length).
+class PollBatch : public ::testing::Test {
+protected:
+    void SetUp() override {
+        hsipc_config cfg = hsipc_test::small_config(32, 2, 8);
+        ASSERT_OK(hsipc_attach(name_.c_str(), &cfg, &r_));
+        ASSERT_OK(hsipc_endpoint_open(r_, "rx", &ep_));
+    }
+    void TearDown() override { EXPECT_OK(hsipc_detach(r_)); }
+
+    void send_numbered(int first, int n) {
+        for (int i = first; i < first + n; i++) {
+            hsipc_off off;
+            ASSERT_OK(hsipc_alloc(r_, 4, &off));
+            *static_cast<int*>(hsipc_ptr(r_, off)) = i;
+            ASSERT_OK(hsipc_send_offset(ep_, hsipc_endpoint_id(ep_), off, 4));
+        }
+    }
+    // Checks msgs_[0..count) carry first, first + 1, ... and releases them.
+    void expect_numbered(int first, size_t count) {
+        for (size_t i = 0; i < count; i++) {
+            EXPECT_EQ(first + int(i), *static_cast<int*>(msgs_[i].data));
+            EXPECT_OK(hsipc_release(r_, msgs_[i].off));
+        }
+    }
+    static double seconds_since(std::chrono::steady_clock::time_point t) {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+    }
+
+    static constexpr int64_t kMinute = 60'000'000'000;
+    hsipc_test::ScopedName name_{"poll-batch"};
+    hsipc_region* r_ = nullptr;
+    hsipc_endpoint* ep_ = nullptr;
+    hsipc_msg msgs_[16];
+    size_t count_ = 99;
+};
+
+TEST_F(PollBatch, RejectsBadArguments) {
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_poll_batch(nullptr, msgs_, 8, 0, 0, &count_));
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_poll_batch(ep_, nullptr, 8, 0, 0, &count_));
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_poll_batch(ep_, msgs_, 0, 0, 0, &count_));
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_poll_batch(ep_, msgs_, 8, 0, 0, nullptr));
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_poll_batch(ep_, msgs_, 8, -5, 0, &count_));
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_poll_batch(ep_, msgs_, 8, 0, -1, &count_));
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_poll_batch(ep_, msgs_, 8, 0, HSIPC_FOREVER, &count_));
+    EXPECT_EQ(99u, count_);
+}
+
+TEST_F(PollBatch, EmptyInboxDoesNotLinger) {
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_STATUS(HSIPC_EAGAIN, hsipc_poll_batch(ep_, msgs_, 8, 0, kMinute, &count_));
+    EXPECT_STATUS(HSIPC_EAGAIN, hsipc_poll_batch(ep_, msgs_, 8, 1'000'000, kMinute, &count_));
+    EXPECT_LT(seconds_since(start), 30.0);
+    EXPECT_EQ(99u, count_);
+}
+
+TEST_F(PollBatch, FullBatchIsTakenWithoutLingering) {
+    send_numbered(0, 5);
+    const auto start = std::chrono::steady_clock::now();
+    ASSERT_OK(hsipc_poll_batch(ep_, msgs_, 4, 0, kMinute, &count_));
+    ASSERT_EQ(4u, count_);
+    expect_numbered(0, 4);
+    EXPECT_LT(seconds_since(start), 30.0);
+    ASSERT_OK(hsipc_poll_batch(ep_, msgs_, 4, 0, 0, &count_));  // no linger: what is there
+    ASSERT_EQ(1u, count_);
+    expect_numbered(4, 1);
+}
+
+TEST_F(PollBatch, BatchLargerThanTheInboxWaitsForAFullInboxOnly) {
+    send_numbered(0, 8);  // the inbox holds 8
+    const auto start = std::chrono::steady_clock::now();
+    ASSERT_OK(hsipc_poll_batch(ep_, msgs_, 16, 0, kMinute, &count_));
+    ASSERT_EQ(8u, count_);
+    expect_numbered(0, 8);
+    EXPECT_LT(seconds_since(start), 30.0);
+}
+
+TEST_F(PollBatch, PartialBatchIsTakenAfterTheLinger) {
+    send_numbered(0, 3);
+    const auto start = std::chrono::steady_clock::now();
+    ASSERT_OK(hsipc_poll_batch(ep_, msgs_, 8, 0, 2'000'000, &count_));
+    const double took = seconds_since(start);
+    ASSERT_EQ(3u, count_);
+    expect_numbered(0, 3);
+    if (hsipc::os::online_cpus() > 1) {
+        EXPECT_GE(took, 0.002);  // it did wait for more
+    }
+}
+
+TEST_F(PollBatch, MessagesArrivingWhileItLingersJoinTheBatch) {
+    send_numbered(0, 1);
+    std::thread sender([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        send_numbered(1, 3);
+    });
+    const auto start = std::chrono::steady_clock::now();
+    ASSERT_OK(hsipc_poll_batch(ep_, msgs_, 4, 0, kMinute, &count_));
+    sender.join();
+    // On one CPU it does not linger and takes the first alone.
+    const size_t want = hsipc::os::online_cpus() > 1 ? 4 : 1;
+    ASSERT_EQ(want, count_);
+    expect_numbered(0, count_);
+    EXPECT_LT(seconds_since(start), 30.0);
+}
+
+TEST_F(PollBatch, WaitsForTheFirstMessageLikePollMany) {
+    std::thread sender([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        send_numbered(0, 2);
+    });
+    ASSERT_OK(hsipc_poll_batch(ep_, msgs_, 2, kMinute, 1'000'000, &count_));
+    sender.join();
+    ASSERT_GE(count_, 1u);
+    expect_numbered(0, count_);
+}
+
+TEST_F(PollBatch, DamagedHeadIsReportedWithoutLingering) {
+    send_numbered(0, 2);
+    auto& region = *reinterpret_cast<hsipc::Region*>(r_);
+    const uint32_t index = (hsipc_endpoint_id(ep_) & 0x1fff) - 1;
+    region.ring(index)[0].store(hsipc::entry_word(999, hsipc_endpoint_id(ep_) >> 13, 1));  // scribbled
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_STATUS(HSIPC_ECORRUPT, hsipc_poll_batch(ep_, msgs_, 8, 0, kMinute, &count_));
+    EXPECT_LT(seconds_since(start), 30.0);
+    // The damaged entry was dropped (its buffer stays queued until a reap
+    // or close); the message behind it was not.
+    ASSERT_OK(hsipc_poll_batch(ep_, msgs_, 8, 0, 0, &count_));
+    ASSERT_EQ(1u, count_);
+    expect_numbered(1, 1);
 }
 
 }  // namespace

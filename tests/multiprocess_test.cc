@@ -64,13 +64,28 @@ HSIPC_CHILD(producer) {
     return hsipc_detach(r) == HSIPC_OK ? 0 : 7;
 }
 
+// How the consumer takes its messages.
+enum class Receive { kOneByOne, kBatches };
+
 // Receives producers * count messages and checks content and per-sender order.
-void consume(hsipc_region* r, hsipc_endpoint* ep, uint32_t producers, uint32_t count) {
+void consume(hsipc_region* r, hsipc_endpoint* ep, uint32_t producers, uint32_t count, Receive how) {
     std::vector<uint32_t> next(producers, 0);
     std::set<hsipc_id> senders;
+    hsipc_msg batch[32];
+    size_t taken = 0, used = 0;
     for (uint64_t received = 0; received < uint64_t(producers) * count; received++) {
-        hsipc_msg msg;
-        ASSERT_OK(hsipc_poll(ep, &msg, 30'000'000'000)) << "after " << received;
+        if (used == taken) {
+            used = 0;
+            if (how == Receive::kBatches) {
+                ASSERT_OK(hsipc_poll_batch(ep, batch, 32, 30'000'000'000, 100'000, &taken)) << "after " << received;
+                ASSERT_GE(taken, 1u);
+                ASSERT_LE(taken, 32u);
+            } else {
+                ASSERT_OK(hsipc_poll(ep, &batch[0], 30'000'000'000)) << "after " << received;
+                taken = 1;
+            }
+        }
+        const hsipc_msg& msg = batch[used++];
         Body b;
         std::memcpy(&b, msg.data, sizeof b);
         ASSERT_LT(b.sender, producers);
@@ -91,7 +106,7 @@ void consume(hsipc_region* r, hsipc_endpoint* ep, uint32_t producers, uint32_t c
     }
 }
 
-void run_producers_to_one_consumer(uint32_t producers, uint32_t count) {
+void run_producers_to_one_consumer(uint32_t producers, uint32_t count, Receive how = Receive::kOneByOne) {
     ScopedName name("mp");
     hsipc_config cfg = hsipc_test::small_config(256, 8, 128, 16);
     hsipc_region* r;
@@ -102,7 +117,7 @@ void run_producers_to_one_consumer(uint32_t producers, uint32_t count) {
     for (uint32_t s = 0; s < producers; s++) {
         pids.push_back(spawn_child("producer", {name.c_str(), std::to_string(s), std::to_string(count)}));
     }
-    consume(r, ep, producers, count);
+    consume(r, ep, producers, count, how);
     for (pid_t pid : pids) EXPECT_EQ(0, wait_child(pid));
     EXPECT_EQ(264, hsipc_test::count_free_buffers(r, 1));
     EXPECT_OK(hsipc_detach(r));
@@ -111,6 +126,10 @@ void run_producers_to_one_consumer(uint32_t producers, uint32_t count) {
 TEST(MultiProcess, OneProducerToOneConsumer200k) { run_producers_to_one_consumer(1, 200000); }
 
 TEST(MultiProcess, ThreeProducersToOneConsumerKeepPerSenderOrder) { run_producers_to_one_consumer(3, 50000); }
+
+TEST(MultiProcess, ThreeProducersToABatchingConsumerKeepPerSenderOrder) {
+    run_producers_to_one_consumer(3, 50000, Receive::kBatches);
+}
 
 // --child=racer NAME START_NS MAX_ENDPOINTS: attaches at START_NS with its own
 // configuration and exits with the max_endpoints the region really has.

@@ -11,7 +11,10 @@ namespace {
 
 using hsipc_test::ScopedName;
 
-TEST(Threads, SendersAndABlockingReceiverShareOneHandle) {
+// How the receiving thread takes its messages.
+enum class Receive { kOneByOne, kBatches };
+
+void senders_and_a_blocking_receiver(Receive how) {
     constexpr int kSenders = 3, kPerSender = 20000;
     ScopedName name("threads-traffic");
     hsipc_config cfg = hsipc_test::small_config(64, 4, 16, 8);
@@ -46,9 +49,19 @@ TEST(Threads, SendersAndABlockingReceiverShareOneHandle) {
         });
     }
     std::vector<int> next(kSenders, 0);
+    hsipc_msg batch[16];
+    size_t taken = 0, used = 0;
     for (int received = 0; received < kSenders * kPerSender; received++) {
-        hsipc_msg msg;
-        ASSERT_OK(hsipc_poll(rx, &msg, 10'000'000'000));
+        if (used == taken) {
+            used = 0;
+            if (how == Receive::kBatches) {
+                ASSERT_OK(hsipc_poll_batch(rx, batch, 16, 10'000'000'000, 50'000, &taken));
+            } else {
+                ASSERT_OK(hsipc_poll(rx, &batch[0], 10'000'000'000));
+                taken = 1;
+            }
+        }
+        const hsipc_msg& msg = batch[used++];
         const int* body = static_cast<const int*>(msg.data);
         ASSERT_GE(body[0], 0);
         ASSERT_LT(body[0], kSenders);
@@ -61,6 +74,10 @@ TEST(Threads, SendersAndABlockingReceiverShareOneHandle) {
     EXPECT_EQ(68, hsipc_test::count_free_buffers(r, 1));
     EXPECT_OK(hsipc_detach(r));
 }
+
+TEST(Threads, SendersAndABlockingReceiverShareOneHandle) { senders_and_a_blocking_receiver(Receive::kOneByOne); }
+
+TEST(Threads, SendersAndABatchingReceiverShareOneHandle) { senders_and_a_blocking_receiver(Receive::kBatches); }
 
 TEST(Threads, NamingFromManyThreadsKeepsNamesUnique) {
     ScopedName name("threads-naming");

@@ -141,6 +141,8 @@ PROTOTYPES: Dict[str, Tuple[object, List[object]]] = {
     "hsipc_send_offset": (c_int, [hsipc_endpoint_p, hsipc_id, hsipc_off, c_size_t]),
     "hsipc_poll": (c_int, [hsipc_endpoint_p, POINTER(hsipc_msg), c_int64]),
     "hsipc_poll_many": (c_int, [hsipc_endpoint_p, POINTER(hsipc_msg), c_size_t, c_int64, POINTER(c_size_t)]),
+    "hsipc_poll_batch": (c_int, [hsipc_endpoint_p, POINTER(hsipc_msg), c_size_t, c_int64, c_int64,
+                                 POINTER(c_size_t)]),
     "hsipc_release": (c_int, [hsipc_region_p, hsipc_off]),
     "hsipc_reap": (c_int, [hsipc_region_p]),
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import struct
+import time
 import zlib
 
 import hsipc
@@ -122,6 +123,31 @@ class RoundTripTest(RegionTest):
             self.ep.poll_many(2.0)  # type: ignore[arg-type]
         with self.assertRaises(hsipc.InvalidArgument):
             self.ep.poll_many(4, -1)
+
+    def test_poll_many_with_linger(self) -> None:
+        for i in range(6):
+            buf = self.region.alloc(8)
+            struct.pack_into("<Q", buf.data, 0, i)
+            self.ep.send(self.ep.id, buf, 8)
+        # A full batch is there: taken at once, however long the linger.
+        start = time.monotonic()
+        first = self.ep.poll_many(4, 0, linger=60.0)
+        self.assertLess(time.monotonic() - start, 30.0)
+        self.assertEqual([struct.unpack("<Q", m.data)[0] for m in first], [0, 1, 2, 3])
+        # Two of four: taken once the linger has passed.
+        rest = self.ep.poll_many(4, 1.0, linger=0.002)
+        self.assertEqual([struct.unpack("<Q", m.data)[0] for m in rest], [4, 5])
+        for m in first + rest:
+            m.release()
+        self.assertEqual(self.ep.poll_many(4, 0, linger=60.0), [])  # empty: no lingering
+        self.assertEqual(self.ep.poll_many(4, 0.01, linger=0.001), [])
+        for bad in (-1, -0.5, float("nan"), float("inf")):
+            with self.assertRaises(hsipc.InvalidArgument):
+                self.ep.poll_many(4, 0, linger=bad)
+        for wrong in ("1", None, True):
+            with self.assertRaises(TypeError):
+                self.ep.poll_many(4, 0, linger=wrong)  # type: ignore[arg-type]
+        self.assertEqual(self.region.pool_stats()[0].held, 0)
 
     def test_timeouts(self) -> None:
         self.assertIsNone(self.ep.poll(0))
