@@ -68,17 +68,6 @@ int inbox_push(const InboxView& inbox, std::atomic<uint32_t>& tail_hint, uint32_
     return HSIPC_ECORRUPT;
 }
 
-int inbox_peek(const InboxView& inbox, uint32_t head, uint32_t* content) {
-    // acquire: the sender's buffer header and payload writes happen-before.
-    uint64_t e = inbox.slots[head & (inbox.capacity - 1)].load(std::memory_order_acquire);
-    uint32_t c = entry_content(e);
-    // The protocol leaves only "empty for head" or "message at head" here.
-    if (entry_gen(e) != (inbox.gen & 0xff) || c == kEntryClosed || entry_seq(e) != head) return HSIPC_ECORRUPT;
-    if (c == 0) return HSIPC_EAGAIN;
-    *content = c;
-    return HSIPC_OK;
-}
-
 bool inbox_skip_damaged(const InboxView& inbox, uint32_t head) {
     std::atomic<uint64_t>& slot = inbox.slots[head & (inbox.capacity - 1)];
     uint64_t e = slot.load(std::memory_order_relaxed);
@@ -87,14 +76,6 @@ bool inbox_skip_damaged(const InboxView& inbox, uint32_t head) {
     // Marking the slot consumed moves senders and receiver past it alike.
     return slot.compare_exchange_strong(e, entry_word(head + inbox.capacity, inbox.gen, 0), std::memory_order_release,
                                         std::memory_order_relaxed);
-}
-
-void inbox_consume(const InboxView& inbox, uint32_t head) {
-    // release: our reads of the message are done before a sender reuses the
-    // slot, and the owner word we stored to take the buffer reaches a
-    // reaper that reads this slot (message.cc, take_one).
-    inbox.slots[head & (inbox.capacity - 1)].store(entry_word(head + inbox.capacity, inbox.gen, 0),
-                                                    std::memory_order_release);
 }
 
 bool inbox_contains(const InboxView& inbox, uint32_t content) {

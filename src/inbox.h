@@ -31,14 +31,15 @@ int inbox_push(const InboxView& inbox, std::atomic<uint32_t>& tail_hint, uint32_
 
 // The content at position `head`: HSIPC_OK with *content set, HSIPC_EAGAIN
 // when empty, HSIPC_ECORRUPT when the entry is not one the protocol makes.
-int inbox_peek(const InboxView& inbox, uint32_t head, uint32_t* content);
+// (Inline, like inbox_consume: both run on every poll.)
+inline int inbox_peek(const InboxView& inbox, uint32_t head, uint32_t* content);
 
 // After HSIPC_ECORRUPT from inbox_peek: drops the damaged entry so the
 // inbox goes on working. False where it cannot (closed, or another gen's).
 bool inbox_skip_damaged(const InboxView& inbox, uint32_t head);
 
 // Frees the slot of position `head` for the next lap.
-void inbox_consume(const InboxView& inbox, uint32_t head);
+inline void inbox_consume(const InboxView& inbox, uint32_t head);
 
 // Closes every slot, so no sender can publish any more, and calls
 // on_content(content) for each message that was queued.

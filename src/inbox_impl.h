@@ -1,9 +1,29 @@
-// Template part of inbox.h.
+// Inline and template part of inbox.h.
 #pragma once
 
+#include "hsipc.h"
 #include "layout.h"
 
 namespace hsipc {
+
+int inbox_peek(const InboxView& inbox, uint32_t head, uint32_t* content) {
+    // acquire: the sender's buffer header and payload writes happen-before.
+    uint64_t e = inbox.slots[head & (inbox.capacity - 1)].load(std::memory_order_acquire);
+    uint32_t c = entry_content(e);
+    // The protocol leaves only "empty for head" or "message at head" here.
+    if (entry_gen(e) != (inbox.gen & 0xff) || c == kEntryClosed || entry_seq(e) != head) return HSIPC_ECORRUPT;
+    if (c == 0) return HSIPC_EAGAIN;
+    *content = c;
+    return HSIPC_OK;
+}
+
+void inbox_consume(const InboxView& inbox, uint32_t head) {
+    // release: our reads of the message are done before a sender reuses the
+    // slot, and the owner word we stored to take the buffer reaches a
+    // reaper that reads this slot (message.cc, take_one).
+    inbox.slots[head & (inbox.capacity - 1)].store(entry_word(head + inbox.capacity, inbox.gen, 0),
+                                                    std::memory_order_release);
+}
 
 template <class OnContent>
 void inbox_close(const InboxView& inbox, OnContent on_content) {

@@ -49,18 +49,6 @@ int free_endpoint_slot(Region& r) {
 
 }  // namespace
 
-InboxView endpoint_inbox(const Region& r, uint32_t index, uint32_t gen) {
-    return InboxView{r.ring(index), r.inbox_capacity(), gen};
-}
-
-bool endpoint_id_decode(const Region& r, hsipc_id id, uint32_t* index, uint32_t* gen) {
-    uint32_t slot_plus_one = id & ((1u << kEndpointIndexBits) - 1);
-    if (slot_plus_one == 0 || slot_plus_one > r.max_endpoints()) return false;
-    *index = slot_plus_one - 1;
-    *gen = id >> kEndpointIndexBits;
-    return *gen != 0;
-}
-
 int endpoint_open(Region& r, const char* name, Endpoint** out) {
     if (!valid_name(name)) return HSIPC_EINVAL;
     size_t len = std::strlen(name);

@@ -3,6 +3,7 @@
 // endpoint's state and gen without it.
 #pragma once
 
+#include "inbox.h"
 #include "region.h"
 
 namespace hsipc {
@@ -15,11 +16,20 @@ int endpoint_lookup(Region& r, const char* name, hsipc_id* out);
 // returning its queued messages' buffers to the pools. Returns how many.
 int endpoint_close_locked(Region& r, uint32_t index);
 
+// The two below run on every send and poll: inline.
+
 // The inbox of endpoint slot `index` as made for `gen`.
-struct InboxView;
-InboxView endpoint_inbox(const Region& r, uint32_t index, uint32_t gen);
+inline InboxView endpoint_inbox(const Region& r, uint32_t index, uint32_t gen) {
+    return InboxView{r.ring(index), r.inbox_capacity(), gen};
+}
 
 // The slot index an id names, or false for ids that cannot be valid.
-bool endpoint_id_decode(const Region& r, hsipc_id id, uint32_t* index, uint32_t* gen);
+inline bool endpoint_id_decode(const Region& r, hsipc_id id, uint32_t* index, uint32_t* gen) {
+    uint32_t slot_plus_one = id & ((1u << kEndpointIndexBits) - 1);
+    if (slot_plus_one == 0 || slot_plus_one > r.max_endpoints()) return false;
+    *index = slot_plus_one - 1;
+    *gen = id >> kEndpointIndexBits;
+    return *gen != 0;
+}
 
 }  // namespace hsipc

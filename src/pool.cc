@@ -44,39 +44,6 @@ bool claim(Region& r, size_t size, uint32_t* index) {
 
 }  // namespace
 
-bool buffer_at_offset(const Layout& l, uint64_t off, uint32_t* index) {
-    for (uint32_t p = 0; p < l.config.pool_count; p++) {
-        const PoolLayout& pool = l.pools[p];
-        if (off < pool.payload_off) continue;
-        const uint64_t rel = off - pool.payload_off;
-        // Every send, poll and release decodes an offset: shift where the
-        // stride allows (the default pools' all do), divide only otherwise.
-        const uint64_t i = pool.stride_shift != 0 ? rel >> pool.stride_shift : rel / pool.stride;
-        if (i >= pool.count) continue;
-        if (rel != i * pool.stride) return false;
-        *index = pool.first + uint32_t(i);
-        return true;
-    }
-    return false;
-}
-
-uint32_t pool_of_buffer(const Layout& l, uint32_t index) {
-    uint32_t p = 0;
-    while (p < l.config.pool_count && index - l.pools[p].first >= l.pools[p].count) p++;
-    return p;
-}
-
-uint64_t buffer_offset(const Layout& l, uint32_t index) {
-    const uint32_t p = pool_of_buffer(l, index);
-    if (p == l.config.pool_count) return 0;
-    return l.pools[p].payload_off + uint64_t(index - l.pools[p].first) * l.pools[p].stride;
-}
-
-uint64_t buffer_capacity(const Layout& l, uint32_t index) {
-    const uint32_t p = pool_of_buffer(l, index);
-    return p == l.config.pool_count ? 0 : l.pools[p].buffer_size;
-}
-
 int pool_alloc(Region& r, size_t size, hsipc_off* out) {
     if (size == 0) return HSIPC_EINVAL;
     if (size > r.layout.pools[r.layout.config.pool_count - 1].buffer_size) return HSIPC_ETOOBIG;
@@ -94,14 +61,6 @@ int pool_alloc(Region& r, size_t size, hsipc_off* out) {
         }
     }
     *out = buffer_offset(r.layout, index);
-    return HSIPC_OK;
-}
-
-int held_buffer(Region& r, uint64_t off, uint32_t* index) {
-    uint32_t i;
-    if (!buffer_at_offset(r.layout, off, &i)) return HSIPC_EBADOFF;
-    if (r.buffer(i).owner.load(std::memory_order_relaxed) != r.held_word) return HSIPC_EBADOFF;
-    *index = i;
     return HSIPC_OK;
 }
 

@@ -15,13 +15,44 @@
 
 namespace hsipc {
 
+// The lookups below run several times per message: inline, so the hot path
+// is not a chain of calls across files.
+
 // The global buffer index whose payload starts at `off`; false unless off
 // is exactly the start of some buffer's payload.
-bool buffer_at_offset(const Layout& l, uint64_t off, uint32_t* index);
+inline bool buffer_at_offset(const Layout& l, uint64_t off, uint32_t* index) {
+    for (uint32_t p = 0; p < l.config.pool_count; p++) {
+        const PoolLayout& pool = l.pools[p];
+        if (off < pool.payload_off) continue;
+        const uint64_t rel = off - pool.payload_off;
+        // Every send, poll and release decodes an offset: shift where the
+        // stride allows (the default pools' all do), divide only otherwise.
+        const uint64_t i = pool.stride_shift != 0 ? rel >> pool.stride_shift : rel / pool.stride;
+        if (i >= pool.count) continue;
+        if (rel != i * pool.stride) return false;
+        *index = pool.first + uint32_t(i);
+        return true;
+    }
+    return false;
+}
+
 // The pool holding global buffer `index`; pool_count where none does.
-uint32_t pool_of_buffer(const Layout& l, uint32_t index);
-uint64_t buffer_offset(const Layout& l, uint32_t index);
-uint64_t buffer_capacity(const Layout& l, uint32_t index);
+inline uint32_t pool_of_buffer(const Layout& l, uint32_t index) {
+    uint32_t p = 0;
+    while (p < l.config.pool_count && index - l.pools[p].first >= l.pools[p].count) p++;
+    return p;
+}
+
+inline uint64_t buffer_offset(const Layout& l, uint32_t index) {
+    const uint32_t p = pool_of_buffer(l, index);
+    if (p == l.config.pool_count) return 0;
+    return l.pools[p].payload_off + uint64_t(index - l.pools[p].first) * l.pools[p].stride;
+}
+
+inline uint64_t buffer_capacity(const Layout& l, uint32_t index) {
+    const uint32_t p = pool_of_buffer(l, index);
+    return p == l.config.pool_count ? 0 : l.pools[p].buffer_size;
+}
 
 // Claims a buffer of at least `size` bytes for this process from the
 // smallest pool that fits and has one free; reaps dead processes and tries
@@ -29,7 +60,13 @@ uint64_t buffer_capacity(const Layout& l, uint32_t index);
 int pool_alloc(Region& r, size_t size, hsipc_off* out);
 
 // The index of `off` where this process holds it (HSIPC_EBADOFF otherwise).
-int held_buffer(Region& r, uint64_t off, uint32_t* index);
+inline int held_buffer(Region& r, uint64_t off, uint32_t* index) {
+    uint32_t i;
+    if (!buffer_at_offset(r.layout, off, &i)) return HSIPC_EBADOFF;
+    if (r.buffer(i).owner.load(std::memory_order_relaxed) != r.held_word) return HSIPC_EBADOFF;
+    *index = i;
+    return HSIPC_OK;
+}
 
 int pool_release(Region& r, uint64_t off);
 
