@@ -16,7 +16,7 @@ constexpr size_t kMaxPrefetch = 32;
 // a buffer queued to us, reporting HSIPC_ECORRUPT for each.
 int take_one(Endpoint& ep, hsipc_msg* msg) {
     Region& r = *ep.region;
-    const InboxView inbox = endpoint_inbox(r, ep.index, ep.gen);
+    const InboxView& inbox = ep.inbox;
     uint32_t content;
     int rc = inbox_peek(inbox, ep.head, &content);
     if (rc == HSIPC_EAGAIN) return rc;
@@ -26,6 +26,7 @@ int take_one(Endpoint& ep, hsipc_msg* msg) {
     }
     const uint32_t b = content - 1;
     bool taken = false;
+    BufferPlace place{0, 0};
     uint64_t length = 0;
     hsipc_id from = 0;
     if (b < r.layout.total_buffers) {
@@ -36,7 +37,8 @@ int take_one(Endpoint& ep, hsipc_msg* msg) {
         // most likely writes the payload too when it reuses the buffer
         // (alloc prefers the buffer it freed last).
         os::prefetch_for_write(&h);
-        os::prefetch_for_write(r.base + buffer_offset(r.layout, b));
+        place = buffer_place(r.layout, b);  // a pool holds every b < total_buffers
+        os::prefetch_for_write(r.base + place.off);
         // Take the buffer before freeing the slot: the reaper relies on
         // "not in an inbox" meaning "never published or already taken".
         // A plain store suffices: while the buffer sits in our inbox no one
@@ -44,11 +46,11 @@ int take_one(Endpoint& ep, hsipc_msg* msg) {
         // only once it is out of the inbox, and then sees our store through
         // the slot's release/acquire), and only this thread polls it. (The
         // sender's header and payload writes were acquired with the slot.)
-        if (h.owner.load(std::memory_order_relaxed) == owner_word(kOwnerQueued, ep.index, ep.gen)) {
+        if (h.owner.load(std::memory_order_relaxed) == ep.queued_word) {
             h.owner.store(r.held_word, std::memory_order_relaxed);
             length = h.length.load(std::memory_order_relaxed);
             from = h.from.load(std::memory_order_relaxed);
-            taken = length <= buffer_capacity(r.layout, b);
+            taken = length <= place.capacity;
             if (!taken) buffer_free_if(r, b, r.held_word);  // a length no sender could declare
         }
     }
@@ -56,8 +58,7 @@ int take_one(Endpoint& ep, hsipc_msg* msg) {
     ep.head++;
     if (!taken) return HSIPC_ECORRUPT;
     count_held(r, 1);
-    const uint64_t off = buffer_offset(r.layout, b);
-    *msg = hsipc_msg{off, length, from, r.base + off};
+    *msg = hsipc_msg{place.off, length, from, r.base + place.off};
     return HSIPC_OK;
 }
 
@@ -65,7 +66,7 @@ int take_one(Endpoint& ep, hsipc_msg* msg) {
 // queued from the head on, so their cache-line transfers overlap.
 void prefetch_queued(Endpoint& ep, size_t max) {
     Region& r = *ep.region;
-    const InboxView inbox = endpoint_inbox(r, ep.index, ep.gen);
+    const InboxView& inbox = ep.inbox;
     const uint32_t ahead = uint32_t(max < kMaxPrefetch ? max : kMaxPrefetch);
     for (uint32_t k = 0; k < ahead; k++) {
         uint32_t content;
@@ -79,7 +80,7 @@ void prefetch_queued(Endpoint& ep, size_t max) {
 // empty, not damaged).
 bool message_at(Endpoint& ep, uint32_t ahead) {
     uint32_t content;
-    return inbox_peek(endpoint_inbox(*ep.region, ep.index, ep.gen), ep.head + ahead, &content) == HSIPC_OK;
+    return inbox_peek(ep.inbox, ep.head + ahead, &content) == HSIPC_OK;
 }
 
 bool message_at_head(Endpoint& ep) { return message_at(ep, 0); }
@@ -88,7 +89,7 @@ bool message_at_head(Endpoint& ep) { return message_at(ep, 0); }
 // HSIPC_ECORRUPT when it is damaged. Takes nothing.
 int head_state(Endpoint& ep) {
     uint32_t content;
-    return inbox_peek(endpoint_inbox(*ep.region, ep.index, ep.gen), ep.head, &content);
+    return inbox_peek(ep.inbox, ep.head, &content);
 }
 
 }  // namespace
@@ -96,8 +97,9 @@ int head_state(Endpoint& ep) {
 int message_send(Endpoint& from, hsipc_id to, hsipc_off off, size_t length) {
     Region& r = *from.region;
     uint32_t b;
-    if (held_buffer(r, off, &b) != HSIPC_OK) return HSIPC_EBADOFF;
-    if (length > buffer_capacity(r.layout, b)) return HSIPC_EINVAL;
+    uint64_t capacity;
+    if (held_buffer(r, off, &b, &capacity) != HSIPC_OK) return HSIPC_EBADOFF;
+    if (length > capacity) return HSIPC_EINVAL;
     uint32_t index, gen;
     if (!endpoint_id_decode(r, to, &index, &gen)) return HSIPC_EPEER;
     EndpointSlot& dest = r.endpoint_slot(index);
@@ -174,7 +176,7 @@ int message_poll_batch(Endpoint& ep, hsipc_msg* msgs, size_t max, int64_t timeou
         // below a filled one is filled (inbox.h). An inbox never holds more
         // than its capacity. The look-ahead reads a line the senders have
         // left or not reached yet, unlike the head, which they are writing.
-        const InboxView inbox = endpoint_inbox(*ep.region, ep.index, ep.gen);
+        const InboxView& inbox = ep.inbox;
         const uint32_t last = uint32_t(max < inbox.capacity ? max : inbox.capacity) - 1;
         const int64_t now = os::monotonic_ns();
         const int64_t until = linger_ns < INT64_MAX - now ? now + linger_ns : INT64_MAX;

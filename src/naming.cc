@@ -94,7 +94,13 @@ int endpoint_open(Region& r, const char* name, Endpoint** out) {
         inbox_reset(endpoint_inbox(r, uint32_t(index), gen));
         // release: senders that see "open" (acquire) see the reset inbox.
         e.state.store(kEndpointOpen, std::memory_order_release);
-        *ep = Endpoint{&r, uint32_t(index), gen, make_endpoint_id(uint32_t(index), gen), 0};
+        *ep = Endpoint{&r,
+                       uint32_t(index),
+                       gen,
+                       make_endpoint_id(uint32_t(index), gen),
+                       0,
+                       endpoint_inbox(r, uint32_t(index), gen),
+                       owner_word(kOwnerQueued, uint32_t(index), gen)};
         r.endpoints.push_back(ep);
     }
     *out = ep;

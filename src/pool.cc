@@ -7,7 +7,7 @@ namespace hsipc {
 namespace {
 
 // One pass over pool p from this handle's cursor; false when it is empty.
-bool claim_from_pool(Region& r, uint32_t p, uint64_t held, uint32_t* index) {
+bool claim_from_pool(Region& r, uint32_t p, uint64_t held, hsipc_off* off) {
     const PoolLayout& pool = r.layout.pools[p];
     uint32_t start = r.alloc_cursor[p].load(std::memory_order_relaxed);
     if (start >= pool.count) start = 0;
@@ -27,17 +27,17 @@ bool claim_from_pool(Region& r, uint32_t p, uint64_t held, uint32_t* index) {
             // caller fills this one (streaming allocates in sequence).
             os::prefetch_for_write(&r.buffer(pool.first + next));
             os::prefetch_for_write(r.base + pool.payload_off + uint64_t(next) * pool.stride);
-            *index = pool.first + i;
+            *off = pool.payload_off + uint64_t(i) * pool.stride;
             return true;
         }
     }
     return false;
 }
 
-bool claim(Region& r, size_t size, uint32_t* index) {
+bool claim(Region& r, size_t size, hsipc_off* off) {
     const uint64_t held = r.held_word;
     for (uint32_t p = 0; p < r.layout.config.pool_count; p++) {
-        if (r.layout.pools[p].buffer_size >= size && claim_from_pool(r, p, held, index)) return true;
+        if (r.layout.pools[p].buffer_size >= size && claim_from_pool(r, p, held, off)) return true;
     }
     return false;
 }
@@ -52,26 +52,23 @@ int pool_alloc(Region& r, size_t size, hsipc_off* out) {
         r.held_count->fetch_sub(1, std::memory_order_relaxed);
         return HSIPC_ENOMEM;  // reaping others would not help
     }
-    uint32_t index;
-    if (!claim(r, size, &index)) {
+    if (!claim(r, size, out)) {
         int reaped = reap(r);
-        if (reaped <= 0 || !claim(r, size, &index)) {
+        if (reaped <= 0 || !claim(r, size, out)) {
             count_held(r, -1);
             return HSIPC_ENOMEM;
         }
     }
-    *out = buffer_offset(r.layout, index);
     return HSIPC_OK;
 }
 
 int pool_release(Region& r, uint64_t off) {
-    uint32_t i;
-    if (!buffer_at_offset(r.layout, off, &i) || !buffer_free_if(r, i, r.held_word)) return HSIPC_EBADOFF;
+    uint32_t i, p;
+    if (!buffer_at_offset(r.layout, off, &i, &p) || !buffer_free_if(r, i, r.held_word)) return HSIPC_EBADOFF;
     count_held(r, -1);
     // Our next allocation from this pool starts at the buffer just freed:
     // its lines are still in our cache, where a round robin would hand out
     // the coldest buffer of the pool.
-    const uint32_t p = pool_of_buffer(r.layout, i);  // a valid index: buffer_at_offset found it
     r.alloc_cursor[p].store(i - r.layout.pools[p].first, std::memory_order_relaxed);
     return HSIPC_OK;
 }

@@ -18,9 +18,9 @@ namespace hsipc {
 // The lookups below run several times per message: inline, so the hot path
 // is not a chain of calls across files.
 
-// The global buffer index whose payload starts at `off`; false unless off
-// is exactly the start of some buffer's payload.
-inline bool buffer_at_offset(const Layout& l, uint64_t off, uint32_t* index) {
+// The global buffer index whose payload starts at `off` (and, where asked,
+// its pool); false unless off is exactly the start of some buffer's payload.
+inline bool buffer_at_offset(const Layout& l, uint64_t off, uint32_t* index, uint32_t* pool_out = nullptr) {
     for (uint32_t p = 0; p < l.config.pool_count; p++) {
         const PoolLayout& pool = l.pools[p];
         if (off < pool.payload_off) continue;
@@ -31,6 +31,7 @@ inline bool buffer_at_offset(const Layout& l, uint64_t off, uint32_t* index) {
         if (i >= pool.count) continue;
         if (rel != i * pool.stride) return false;
         *index = pool.first + uint32_t(i);
+        if (pool_out) *pool_out = p;
         return true;
     }
     return false;
@@ -43,28 +44,36 @@ inline uint32_t pool_of_buffer(const Layout& l, uint32_t index) {
     return p;
 }
 
-inline uint64_t buffer_offset(const Layout& l, uint32_t index) {
+// Where global buffer `index` lies: its payload's offset and its capacity
+// in one lookup; both 0 where no pool holds it.
+struct BufferPlace {
+    uint64_t off;
+    uint64_t capacity;
+};
+
+inline BufferPlace buffer_place(const Layout& l, uint32_t index) {
     const uint32_t p = pool_of_buffer(l, index);
-    if (p == l.config.pool_count) return 0;
-    return l.pools[p].payload_off + uint64_t(index - l.pools[p].first) * l.pools[p].stride;
+    if (p == l.config.pool_count) return BufferPlace{0, 0};
+    const PoolLayout& pool = l.pools[p];
+    return BufferPlace{pool.payload_off + uint64_t(index - pool.first) * pool.stride, pool.buffer_size};
 }
 
-inline uint64_t buffer_capacity(const Layout& l, uint32_t index) {
-    const uint32_t p = pool_of_buffer(l, index);
-    return p == l.config.pool_count ? 0 : l.pools[p].buffer_size;
-}
+inline uint64_t buffer_offset(const Layout& l, uint32_t index) { return buffer_place(l, index).off; }
+inline uint64_t buffer_capacity(const Layout& l, uint32_t index) { return buffer_place(l, index).capacity; }
 
 // Claims a buffer of at least `size` bytes for this process from the
 // smallest pool that fits and has one free; reaps dead processes and tries
 // once more before HSIPC_ENOMEM.
 int pool_alloc(Region& r, size_t size, hsipc_off* out);
 
-// The index of `off` where this process holds it (HSIPC_EBADOFF otherwise).
-inline int held_buffer(Region& r, uint64_t off, uint32_t* index) {
-    uint32_t i;
-    if (!buffer_at_offset(r.layout, off, &i)) return HSIPC_EBADOFF;
+// The index of `off` (and, where asked, its capacity) where this process
+// holds it; HSIPC_EBADOFF otherwise.
+inline int held_buffer(Region& r, uint64_t off, uint32_t* index, uint64_t* capacity = nullptr) {
+    uint32_t i, p;
+    if (!buffer_at_offset(r.layout, off, &i, &p)) return HSIPC_EBADOFF;
     if (r.buffer(i).owner.load(std::memory_order_relaxed) != r.held_word) return HSIPC_EBADOFF;
     *index = i;
+    if (capacity) *capacity = r.layout.pools[p].buffer_size;
     return HSIPC_OK;
 }
 

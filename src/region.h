@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "hsipc.h"
+#include "inbox.h"
 #include "layout.h"
 
 namespace hsipc {
@@ -57,6 +58,9 @@ struct Endpoint {
     uint32_t gen;
     hsipc_id id;
     uint32_t head;  // next position to take; private, since one thread polls
+    // Worked out once at open, not on every poll:
+    InboxView inbox;       // endpoint_inbox(*region, index, gen)
+    uint64_t queued_word;  // owner word of a buffer queued to this endpoint
 };
 
 bool valid_name(const char* name);
