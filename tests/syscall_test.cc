@@ -57,13 +57,64 @@ HSIPC_CHILD(pingpong) {
     return 0;
 }
 
-// Runs the ping-pong under `strace -f -c` and returns the total count of
-// system calls, or -1.
-long traced_syscalls(long rounds) {
+// --child=stream NAME COUNT: one process streams COUNT 64-byte messages to
+// another, which takes them with hsipc_poll_batch (timeout 0, lingering).
+// The inbox (8) plus a batch (4) stay below the pool (16), so the sender
+// meets a full inbox, never an empty pool (whose reap makes system calls).
+HSIPC_CHILD(stream) {
+    if (args.size() != 2) return 100;
+    const char* name = args[0].c_str();
+    const long count = std::stol(args[1]);
+    hsipc_config cfg = hsipc_test::small_config(16, 2, 8, 4);
+    hsipc_region* r;
+    hsipc_endpoint* self;
+    if (hsipc_attach(name, &cfg, &r) || hsipc_endpoint_open(r, "consumer", &self)) return 1;
+    pid_t producer = fork();
+    if (producer == 0) {
+        hsipc_region* c;
+        hsipc_endpoint* me;
+        hsipc_id to;
+        if (hsipc_attach(name, nullptr, &c) || hsipc_endpoint_open(c, "producer", &me) ||
+            hsipc_lookup(c, "consumer", &to)) {
+            _exit(1);
+        }
+        for (long i = 0; i < count; i++) {
+            hsipc_off off;
+            while (hsipc_alloc(c, 64, &off) == HSIPC_ENOMEM) {
+            }
+            static_cast<long*>(hsipc_ptr(c, off))[0] = i;
+            int rc;
+            while ((rc = hsipc_send_offset(me, to, off, 64)) == HSIPC_EFULL) {
+            }
+            if (rc) _exit(2);
+        }
+        _exit(hsipc_detach(c) ? 3 : 0);
+    }
+    for (long i = 0; i < count;) {
+        hsipc_msg batch[4];
+        size_t n;
+        int rc = hsipc_poll_batch(self, batch, 4, 0, 20'000, &n);
+        if (rc == HSIPC_EAGAIN) continue;
+        if (rc) return 4;
+        for (size_t k = 0; k < n; k++, i++) {
+            if (static_cast<long*>(batch[k].data)[0] != i) return 5;
+            if (hsipc_release(r, batch[k].off)) return 6;
+        }
+    }
+    int status;
+    if (waitpid(producer, &status, 0) != producer || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return 7;
+    hsipc_detach(r);
+    hsipc_unlink(name);
+    return 0;
+}
+
+// Runs `child` (pingpong or stream) for `messages` under `strace -f -c` and
+// returns the total count of system calls, or -1.
+long traced_syscalls(const char* child, long messages) {
     hsipc_test::ScopedName name("syscalls");
     std::string out = "/tmp/" + hsipc_test::unique_name("strace") + ".txt";
-    std::string cmd = "strace -f -c -o " + out + " /proc/" + std::to_string(getpid()) + "/exe --child=pingpong " +
-                      name.c_str() + " " + std::to_string(rounds) + " >/dev/null 2>&1";
+    std::string cmd = "strace -f -c -o " + out + " /proc/" + std::to_string(getpid()) + "/exe --child=" + child +
+                      " " + name.c_str() + " " + std::to_string(messages) + " >/dev/null 2>&1";
     int rc = std::system(cmd.c_str());
     std::ifstream in(out);
     std::string line;
@@ -81,14 +132,24 @@ long traced_syscalls(long rounds) {
 
 TEST(Syscalls, PolledRoundTripsMakeNoSystemCalls) {
     if (std::system("strace -V >/dev/null 2>&1") != 0) GTEST_SKIP() << "strace is not installed (apt-get install strace)";
-    long few = traced_syscalls(1000);
-    long many = traced_syscalls(100000);
+    long few = traced_syscalls("pingpong", 1000);
+    long many = traced_syscalls("pingpong", 100000);
     ASSERT_GT(few, 0) << "strace run failed";
     ASSERT_GT(many, 0) << "strace run failed";
     std::printf("system calls: %ld for 1,000 round trips, %ld for 100,000\n", few, many);
     // Start-up and tear-down make the same calls either way (give or take
     // a few sleeps while waiting for the partner); 99,000 more round trips
     // would add at least 198,000 if sends or polls made any.
+    EXPECT_LT(many, few + 200) << "system calls grow with the number of messages";
+}
+
+TEST(Syscalls, StreamedBatchesMakeNoSystemCalls) {
+    if (std::system("strace -V >/dev/null 2>&1") != 0) GTEST_SKIP() << "strace is not installed (apt-get install strace)";
+    long few = traced_syscalls("stream", 1000);
+    long many = traced_syscalls("stream", 100000);
+    ASSERT_GT(few, 0) << "strace run failed";
+    ASSERT_GT(many, 0) << "strace run failed";
+    std::printf("system calls: %ld streaming 1,000 messages, %ld streaming 100,000\n", few, many);
     EXPECT_LT(many, few + 200) << "system calls grow with the number of messages";
 }
 
