@@ -10,6 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 #include <climits>
 #include <vector>
 
@@ -168,6 +172,19 @@ void sleep_ns(int64_t ns) {
 void yield_cpu() { sched_yield(); }
 
 int current_pid() { return int(getpid()); }
+
+namespace {
+bool cpu_has_prefetchw() {
+#if defined(__x86_64__)
+    unsigned eax, ebx, ecx, edx;
+    return __get_cpuid(0x80000001, &eax, &ebx, &ecx, &edx) && (ecx & bit_PRFCHW) != 0;
+#else
+    return false;
+#endif
+}
+}  // namespace
+
+const bool kCpuHasPrefetchw = cpu_has_prefetchw();
 
 int online_cpus() {
     static const int n = [] {

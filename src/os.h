@@ -66,17 +66,23 @@ inline void cpu_relax() {
     asm volatile("yield");
 #endif
 }
+// Whether the CPU has PREFETCHW (CPUID 0x80000001, ECX bit 8: every AMD
+// x86-64, Intel since Broadwell); read once, when the library loads.
+extern const bool kCpuHasPrefetchw;
+
 // Starts moving the cache line at p here in a state we may write (a plain
 // prefetch would fetch it shared, and the write or CAS that follows would
-// stall again to take it exclusive). PREFETCHW is a NOP on x86-64 CPUs that
-// lack it, so no CPUID check; GCC emits it for __builtin_prefetch only with
-// -mprfchw, which we do not want to require.
+// stall again to take it exclusive). GCC emits PREFETCHW for
+// __builtin_prefetch(p, 1) only with -mprfchw, which would make the library
+// require it; older Intel CPUs get the plain prefetch instead.
 inline void prefetch_for_write(const void* p) {
 #if defined(__x86_64__)
-    asm volatile("prefetchw %0" : : "m"(*static_cast<const char*>(p)));
-#else
-    __builtin_prefetch(p, 1);
+    if (kCpuHasPrefetchw) {
+        asm volatile("prefetchw %0" : : "m"(*static_cast<const char*>(p)));
+        return;
+    }
 #endif
+    __builtin_prefetch(p, 1);
 }
 int current_pid();
 // CPUs online, read once: spinning for a peer is pointless on one CPU.
