@@ -62,10 +62,11 @@ enum Op : uint8_t {
     kCheck,    // handle, offset
     kAttach2,
     kDetach2,
+    kPollBatch,  // endpoint, max and linger
     kOpCount
 };
-const char* const kOpNames[] = {"alloc", "release", "send", "poll",  "open",    "close",
-                                "lookup", "reap",   "check", "attach2", "detach2"};
+const char* const kOpNames[] = {"alloc", "release", "send",    "poll",    "open",      "close",
+                                "lookup", "reap",   "check",   "attach2", "detach2", "poll_batch"};
 
 constexpr const char* kNames[] = {"n0", "n1", "n2", "n3", "n4", "n5", "bad name"};
 constexpr size_t kNameCount = sizeof kNames / sizeof kNames[0];
@@ -239,25 +240,25 @@ private:
                 hsipc_msg msg{};
                 const int rc = hsipc_poll(ep.h, &msg, 0);
                 expect(rc, ep.queue.empty() ? HSIPC_EAGAIN : HSIPC_OK, "poll(%#x)", ep.id);
+                if (rc == HSIPC_OK) received(ep, msg, "poll");
+                break;
+            }
+            case kPollBatch: {
+                if (eps_.empty()) break;
+                Ep& ep = eps_[in_.u8() % eps_.size()];
+                const uint8_t arg = in_.u8();
+                const size_t max = 1 + arg % 8;
+                // One thread: everything queued is there, so lingering
+                // (1 us) only waits for more that cannot come.
+                const int64_t linger = arg & 0x80 ? 1000 : 0;
+                hsipc_msg msgs[8];
+                size_t count = 0;
+                const int rc = hsipc_poll_batch(ep.h, msgs, max, 0, linger, &count);
+                expect(rc, ep.queue.empty() ? HSIPC_EAGAIN : HSIPC_OK, "poll_batch(%#x, %zu)", ep.id, max);
                 if (rc != HSIPC_OK) break;
-                const Msg m = ep.queue.front();
-                ep.queue.pop_front();
-                hsipc_region* r = handles_[size_t(ep.handle)];
-                const uint8_t* want = fuzz::core(r)->base + m.off;
-                if (msg.off != m.off || msg.length != m.length || msg.from != m.from || msg.data != want) {
-                    mismatch("poll(%#x) gave {off %llu, length %llu, from %#x, data %p}, expected {%llu, %llu, %#x, %p}",
-                             ep.id, ull(msg.off), ull(msg.length), msg.from, msg.data, ull(m.off), ull(m.length), m.from,
-                             static_cast<const void*>(want));
-                }
-                for (uint64_t i = 0; i < m.length; i++) {
-                    if (want[i] != pattern(m.seed, i)) {
-                        mismatch("poll(%#x): byte %llu of the message is %#x, sent %#x", ep.id, ull(i), want[i],
-                                 pattern(m.seed, i));
-                    }
-                }
-                bufs_[m.off].where = Where::kHeld;
-                held_.push_back(m.off);
-                check_held(r, m.off, "poll");
+                const size_t want = ep.queue.size() < max ? ep.queue.size() : max;
+                if (count != want) mismatch("poll_batch(%#x, %zu) took %zu of %zu", ep.id, max, count, ep.queue.size());
+                for (size_t i = 0; i < count; i++) received(ep, msgs[i], "poll_batch");
                 break;
             }
             case kOpen: {
@@ -362,6 +363,28 @@ private:
     }
 
     // ---- white-box checks ---------------------------------------------------
+    // A poll gave msg: it must be the model's next message for ep, intact.
+    void received(Ep& ep, const hsipc_msg& msg, const char* how) {
+        const Msg m = ep.queue.front();
+        ep.queue.pop_front();
+        hsipc_region* r = handles_[size_t(ep.handle)];
+        const uint8_t* want = fuzz::core(r)->base + m.off;
+        if (msg.off != m.off || msg.length != m.length || msg.from != m.from || msg.data != want) {
+            mismatch("%s(%#x) gave {off %llu, length %llu, from %#x, data %p}, expected {%llu, %llu, %#x, %p}", how,
+                     ep.id, ull(msg.off), ull(msg.length), msg.from, msg.data, ull(m.off), ull(m.length), m.from,
+                     static_cast<const void*>(want));
+        }
+        for (uint64_t i = 0; i < m.length; i++) {
+            if (want[i] != pattern(m.seed, i)) {
+                mismatch("%s(%#x): byte %llu of the message is %#x, sent %#x", how, ep.id, ull(i), want[i],
+                         pattern(m.seed, i));
+            }
+        }
+        bufs_[m.off].where = Where::kHeld;
+        held_.push_back(m.off);
+        check_held(r, m.off, how);
+    }
+
     void check_held(hsipc_region* r, hsipc_off off, const char* how) {
         void* p = hsipc_ptr(r, off);
         const size_t cap = hsipc_capacity(r, off);
@@ -605,6 +628,10 @@ void write_seeds(const char* dir) {
     seed("quota", {1, kOpen, 0, 0, kAlloc, 0, 1, kAlloc, 0, 1, kAlloc, 0, 1, kAlloc, 0, 1, kSend, 0, 0, 0, 1,
                    kAlloc, 0, 1, kAlloc, 0, 1, kPoll, 0, kAlloc, 0, 1, kRelease, 0, 0, kAlloc, 0, 8, kCheck, 0, 0});
     seed("big_buffer", {1, kOpen, 0, 0, kAlloc, 0, 3, kSend, 0, 0, 0, 2, kPoll, 0, kSend, 0, 0, 0, 3, kCheck, 0, 0});
+    // Batched receive: three queued, a batch of up to four (lingering), then
+    // an empty inbox.
+    seed("poll_batch", {0, kOpen, 0, 0, kAlloc, 0, 1, kSend, 0, 0, 0, 1, kAlloc, 0, 1, kSend, 0, 0, 0, 1, kAlloc, 0, 1,
+                        kSend, 0, 0, 0, 1, kPollBatch, 0, 0x83, kPollBatch, 0, 1, kRelease, 0, 0, kCheck, 0, 0});
     seed("empty", {});
 }
 
