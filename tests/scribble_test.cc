@@ -62,6 +62,17 @@ int drive_every_call(hsipc_region* r, std::mt19937& rng) {
                 hsipc_release(r, msg.off);
             }
         }
+        hsipc_msg batch[4];
+        size_t taken = 0;
+        rc = hsipc_poll_batch(ep, batch, 4, 0, 10'000, &taken);
+        bad += !valid_status(rc);
+        if (rc == HSIPC_OK) {
+            bad += taken < 1 || taken > 4;
+            for (size_t i = 0; i < taken && i < 4; i++) {
+                bad += !inside(batch[i].data, batch[i].length);
+                hsipc_release(r, batch[i].off);
+            }
+        }
         bad += !valid_status(hsipc_endpoint_close(ep));
     }
     hsipc_id id;
