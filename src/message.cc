@@ -169,18 +169,19 @@ int message_poll_batch(Endpoint& ep, hsipc_msg* msgs, size_t max, int64_t timeou
         if (rc == HSIPC_EAGAIN && timeout_ns != 0) {
             rc = wait_until(ep.region->endpoint_slot(ep.index).sleeping, timeout_ns, [&] { return head_state(ep); });
         }
-        // A damaged head is reported now, not after lingering.
-        if (rc == HSIPC_ECORRUPT) return message_poll_many(ep, msgs, max, 0, count);
-        if (rc != HSIPC_OK) return rc;
-        // A full batch is there once its last position is: every position
-        // below a filled one is filled (inbox.h). An inbox never holds more
-        // than its capacity. The look-ahead reads a line the senders have
-        // left or not reached yet, unlike the head, which they are writing.
-        const InboxView& inbox = ep.inbox;
-        const uint32_t last = uint32_t(max < inbox.capacity ? max : inbox.capacity) - 1;
-        const int64_t now = os::monotonic_ns();
-        const int64_t until = linger_ns < INT64_MAX - now ? now + linger_ns : INT64_MAX;
-        spin_until(until, [&] { return message_at(ep, last); });
+        // A damaged head (ECORRUPT) goes straight on: the take reports it.
+        if (rc != HSIPC_OK && rc != HSIPC_ECORRUPT) return rc;
+        if (rc == HSIPC_OK) {
+            // A full batch is there once its last position is: every
+            // position below a filled one is filled (inbox.h). An inbox
+            // never holds more than its capacity. The look-ahead reads a
+            // line the senders have left or not reached yet, unlike the
+            // head, which they are writing.
+            const uint32_t last = uint32_t(max < ep.inbox.capacity ? max : ep.inbox.capacity) - 1;
+            const int64_t now = os::monotonic_ns();
+            const int64_t until = linger_ns < INT64_MAX - now ? now + linger_ns : INT64_MAX;
+            spin_until(until, [&] { return message_at(ep, last); });
+        }
     }
     return message_poll_many(ep, msgs, max, timeout_ns, count);
 }
