@@ -20,7 +20,10 @@ std::once_flag g_atfork_once;
 
 // A forked child must not keep its parent's slots alive (the inherited
 // descriptor shares the parent's lock) nor reuse them: it starts afresh.
-// Its copies of the parent's handles must not be used (see hsipc.h).
+// Its copies of the parent's handles must not be used (see hsipc.h). Every
+// descriptor that holds a lock is opened and closed under the registry
+// mutex and is in the registry while the mutex is free, so holding the
+// mutex across fork() means the child finds them all here.
 void atfork_prepare() { g_registry_mutex.lock(); }
 void atfork_parent() { g_registry_mutex.unlock(); }
 void atfork_child() {
@@ -82,16 +85,37 @@ void join(Region& r, ProcessAttachment* a) {
 
 }  // namespace
 
-int attach_process(Region& r, int fd, const os::FileInfo& info) {
+int attach_process(Region& r, const std::string& path, const os::FileInfo& mapped) {
     std::call_once(g_atfork_once, [] { pthread_atfork(atfork_prepare, atfork_parent, atfork_child); });
     std::lock_guard<std::mutex> guard(g_registry_mutex);
     for (ProcessAttachment* a : *g_registry) {
-        if (a->dev == info.dev && a->ino == info.ino) {
-            os::close_fd(fd);  // the existing descriptor holds our locks
+        // Our lock descriptor keeps this inode alive, so its number cannot
+        // have been reused: the same numbers are the same object.
+        if (a->dev == mapped.dev && a->ino == mapped.ino) {
             a->handles++;
             join(r, a);
             return HSIPC_OK;
         }
+    }
+    // The lock descriptor is a new open file description, opened under the
+    // mutex atfork_prepare takes, so that no fork() falls between its open
+    // and its registration. It is opened by name, so it must be checked to
+    // be the object the caller validated and mapped.
+    int fd;
+    int err = os::open_object(path, &fd);
+    if (err == ENOENT || err == ELOOP) return kObjectReplaced;
+    os::FileInfo info;
+    if (err == 0) {
+        err = os::stat_fd(fd, &info);
+        if (err != 0) os::close_fd(fd);
+    }
+    if (err != 0) {
+        errno = err;
+        return err == EACCES || err == EPERM ? HSIPC_EPERM : HSIPC_ESYS;
+    }
+    if (info.dev != mapped.dev || info.ino != mapped.ino) {
+        os::close_fd(fd);
+        return kObjectReplaced;
     }
     auto* a = new (std::nothrow) ProcessAttachment();
     if (!a) {

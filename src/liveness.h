@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <string>
 
 #include "os.h"
 #include "region.h"
@@ -16,7 +17,10 @@ namespace hsipc {
 // handles to that region (ownership of buffers is per process).
 struct ProcessAttachment {
     uint64_t dev = 0, ino = 0;
-    int lock_fd = -1;  // its open file description holds the locks
+    // Its open file description holds the locks and is never mapped: a lock
+    // lives as long as any reference to its description, and a mapping is
+    // one that a forked child keeps (see attach_process).
+    int lock_fd = -1;
     uint32_t slot = UINT32_MAX;
     uint32_t gen = 0;
     int handles = 0;
@@ -24,9 +28,14 @@ struct ProcessAttachment {
     std::mutex region_lock_mutex;  // OFD locks do not exclude our own threads
 };
 
-// Joins r to this process's attachment for the object behind `fd`, claiming
-// a process slot for the first handle. Takes `fd` either way.
-int attach_process(Region& r, int fd, const os::FileInfo& info);
+// Where the name no longer leads to the object the caller mapped (unlinked,
+// or replaced by another since): the caller starts over. Not a status.
+constexpr int kObjectReplaced = 1;
+
+// Joins r to this process's attachment for the object the caller mapped
+// (`mapped`, found at `path`), claiming a process slot for the first handle:
+// HSIPC_OK, a status, or kObjectReplaced.
+int attach_process(Region& r, const std::string& path, const os::FileInfo& mapped);
 
 // Drops r's share; the last handle returns every buffer the process still
 // holds and frees the slot, as if the process had died.

@@ -89,8 +89,9 @@ int create_region(const std::string& path, const StoredConfig& stored) {
     return HSIPC_OK;
 }
 
-// Validates and maps the object open at fd; takes fd.
-int open_region(int fd, Region* r) {
+// Validates and maps the object open at fd (found at path), and joins this
+// process's attachment to it; takes fd. kObjectReplaced: start over.
+int open_region(int fd, const std::string& path, Region* r) {
     os::FileInfo info;
     int err = os::stat_fd(fd, &info);
     if (err == 0 && !info.regular) err = EPERM;
@@ -105,22 +106,22 @@ int open_region(int fd, Region* r) {
     }
     void* addr;
     err = os::map_shared(fd, info.size, &addr);
-    if (err != 0) {
-        os::close_fd(fd);
-        return status_from_errno(err);
-    }
+    // The mapping keeps a reference to fd's open file description, which a
+    // forked child inherits with it; so no lock is ever taken through this
+    // one (attach_process opens another), and it is closed at once.
+    os::close_fd(fd);
+    if (err != 0) return status_from_errno(err);
     // Copy the header once: a peer may be writing it while we check.
     RegionHeader copy;
     std::memcpy(static_cast<void*>(&copy), addr, sizeof copy);
     int rc = validate_header(copy, info.size, &r->layout);
     if (rc != HSIPC_OK) {
         os::unmap(addr, info.size);
-        os::close_fd(fd);
         return rc;
     }
     r->base = static_cast<uint8_t*>(addr);
     r->size = info.size;
-    rc = attach_process(*r, fd, info);  // takes fd
+    rc = attach_process(*r, path, info);
     if (rc != HSIPC_OK) {
         int saved = errno;
         os::unmap(addr, info.size);
@@ -156,10 +157,17 @@ int region_attach(const char* name, const hsipc_config* cfg, AttachMode mode, Re
         int fd;
         int err = os::open_object(path, &fd);
         if (err == 0) {
-            int rc = open_region(fd, r);
+            int rc = open_region(fd, path, r);
             if (rc == HSIPC_OK) {
                 *out = r;
                 return HSIPC_OK;
+            }
+            // Unlinked or replaced between our two opens: what stands at the
+            // name now (or nothing) is judged afresh.
+            if (rc == kObjectReplaced && os::monotonic_ns() < deadline) continue;
+            if (rc == kObjectReplaced) {
+                errno = ESTALE;
+                rc = HSIPC_ESYS;
             }
             int saved = errno;
             delete r;

@@ -2,8 +2,17 @@
 // names, and surviving a death inside the region lock.
 #include "liveness.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <random>
+#include <thread>
+#include <vector>
 
 #include "region_lock.h"
 #include "test_util.h"
@@ -235,6 +244,195 @@ TEST_F(Liveness, SendersKilledAtRandomNeverWedgeTheInbox) {
     drain();
     hsipc_reap(r_);
     EXPECT_EQ(total_, hsipc_test::count_free_buffers(r_, 1)) << "after " << kills << " kills";
+}
+
+// The mapping holds a reference to the open file description it was made
+// from, so a child that keeps it (and never calls hsipc) would keep a lock
+// taken through that description: its dead parent would look alive.
+TEST_F(Liveness, ChildKeepingTheMappingDoesNotKeepItsDeadParentAlive) {
+    // Orphans come to us, so the grandchild can be checked and waited for.
+    struct Subreaper {
+        Subreaper() { EXPECT_EQ(0, prctl(PR_SET_CHILD_SUBREAPER, 1)); }
+        ~Subreaper() { prctl(PR_SET_CHILD_SUBREAPER, 0); }
+    } subreaper;
+    int to_test[2], go[2];
+    ASSERT_EQ(0, pipe(to_test));
+    ASSERT_EQ(0, pipe(go));
+    pid_t parent = fork_child([&] {
+        alarm(10);  // gone soon even if the test stops half-way
+        hsipc_region* c;
+        hsipc_endpoint* ep;
+        hsipc_off off;
+        if (hsipc_attach(name_.c_str(), nullptr, &c) || hsipc_endpoint_open(c, "mortal", &ep) ||
+            hsipc_alloc(c, 1, &off)) {
+            return 1;
+        }
+        pid_t grandchild = fork();
+        if (grandchild < 0) return 2;
+        if (grandchild == 0) {
+            // Says so itself: only now has its fork handler run.
+            pid_t self = getpid();
+            if (write(to_test[1], &self, sizeof self) != ssize_t(sizeof self)) _exit(3);
+            alarm(10);  // fork() does not pass the parent's on
+            for (;;) pause();
+        }
+        char c1;
+        if (read(go[0], &c1, 1) != 1) return 4;
+        return 0;  // dies attached, holding a buffer and an endpoint
+    });
+    pid_t grandchild = 0;
+    ASSERT_EQ(ssize_t(sizeof grandchild), read(to_test[0], &grandchild, sizeof grandchild));
+    hsipc_id mortal;
+    EXPECT_OK(hsipc_lookup(r_, "mortal", &mortal));
+    EXPECT_EQ(0, hsipc_reap(r_));  // alive: nothing to reclaim
+    ASSERT_EQ(1, write(go[1], "g", 1));
+    EXPECT_EQ(0, wait_child(parent));
+    ASSERT_EQ(0, kill(grandchild, 0)) << "the grandchild must still live, mapping and all";
+    // The buffer it held and its endpoint.
+    EXPECT_EQ(2, hsipc_reap(r_));
+    hsipc_off off;
+    ASSERT_OK(hsipc_alloc(r_, 1, &off));
+    EXPECT_STATUS(HSIPC_EPEER, hsipc_send_offset(ep_, mortal, off, 1));
+    EXPECT_OK(hsipc_release(r_, off));
+    hsipc_id id;
+    EXPECT_STATUS(HSIPC_ENOENT, hsipc_lookup(r_, "mortal", &id));
+    kill(grandchild, SIGKILL);
+    EXPECT_EQ(128 + SIGKILL, wait_child(grandchild));
+    for (int fd : {to_test[0], to_test[1], go[0], go[1]}) close(fd);
+    EXPECT_EQ(total_, hsipc_test::count_free_buffers(r_, 1));
+}
+
+// A fork at any moment of another thread's attach or detach (between the
+// open and the registration with the fork handler included) must leave the
+// child holding no lock: children that never use hsipc would otherwise keep
+// process slots taken until none is left.
+TEST(LivenessFork, ForksDuringAttachAndDetachLeakNoProcessSlot) {
+    ScopedName name("fork-loop");
+    hsipc_config cfg = small_config();
+    hsipc_region* r;
+    ASSERT_OK(hsipc_attach(name.c_str(), &cfg, &r));
+    ASSERT_OK(hsipc_detach(r));
+    int release[2], started[2];
+    ASSERT_EQ(0, pipe2(release, O_CLOEXEC));
+    ASSERT_EQ(0, pipe2(started, O_CLOEXEC));
+    std::atomic<bool> stop{false};
+    std::atomic<int> cycles{0}, failures{0}, last_failure{HSIPC_OK};
+    std::thread looper([&] {
+        // relaxed: a flag and counters read after join(), which orders them.
+        while (!stop.load(std::memory_order_relaxed)) {
+            hsipc_region* t;
+            int rc = hsipc_attach(name.c_str(), nullptr, &t);
+            if (rc != HSIPC_OK) {
+                failures.fetch_add(1, std::memory_order_relaxed);
+                last_failure.store(rc, std::memory_order_relaxed);
+                continue;
+            }
+            hsipc_detach(t);
+            cycles.fetch_add(1, std::memory_order_relaxed);
+        }
+    });
+    std::vector<pid_t> children;
+    for (int i = 0; i < 200; i++) {
+        pid_t pid = fork_child([&] {
+            // Alive until the test lets go (EOF), never touching hsipc.
+            close(release[1]);
+            if (write(started[1], "s", 1) != 1) return 1;  // past its fork handler
+            struct pollfd p = {release[0], POLLIN, 0};
+            (void)poll(&p, 1, 10'000);
+            return 0;
+        });
+        if (pid < 0) break;
+        children.push_back(pid);
+        if (i % 4 == 0) usleep(200);  // let the loop move on between forks
+    }
+    stop.store(true, std::memory_order_relaxed);  // relaxed: join() below orders the rest
+    looper.join();
+    EXPECT_EQ(200u, children.size());
+    for (size_t i = 0; i < children.size(); i++) {
+        char c;
+        ASSERT_EQ(1, read(started[0], &c, 1));
+    }
+    EXPECT_GT(cycles.load(), 0);
+    EXPECT_EQ(0, failures.load()) << "last: " << hsipc_strerror(last_failure.load());
+
+    // With every child still alive: no lock on any slot but our own.
+    ASSERT_OK(hsipc_attach(name.c_str(), nullptr, &r));
+    auto& region = *reinterpret_cast<hsipc::Region*>(r);
+    int held_elsewhere = 0;
+    for (uint32_t i = 0; i < region.process_slots(); i++) {
+        if (i == region.process->slot) continue;
+        bool held = true;
+        ASSERT_EQ(0, hsipc::os::byte_locked_elsewhere(region.process->lock_fd, hsipc::kProcessLockByte0 + i, &held));
+        held_elsewhere += held;
+    }
+    EXPECT_EQ(0, held_elsewhere) << "process slots locked by children that never attached";
+    // A fresh process can attach, and its death is seen.
+    pid_t fresh = fork_child([&] {
+        hsipc_region* c;
+        hsipc_endpoint* ep;
+        if (hsipc_attach(name.c_str(), nullptr, &c) || hsipc_endpoint_open(c, "fresh", &ep)) return 1;
+        return 0;  // dies attached
+    });
+    EXPECT_EQ(0, wait_child(fresh));
+    EXPECT_EQ(1, hsipc_reap(r));
+    hsipc_id id;
+    EXPECT_STATUS(HSIPC_ENOENT, hsipc_lookup(r, "fresh", &id));
+    EXPECT_OK(hsipc_detach(r));
+
+    close(release[1]);
+    for (pid_t pid : children) EXPECT_EQ(0, wait_child(pid, 15));
+    for (int fd : {release[0], started[0], started[1]}) close(fd);
+}
+
+// The inode a mapping starting at `base` maps, from /proc/self/maps; 0 where
+// there is none.
+uint64_t mapped_inode(const void* base) {
+    FILE* f = fopen("/proc/self/maps", "r");
+    if (!f) return 0;
+    char line[512];
+    uint64_t inode = 0;
+    while (inode == 0 && fgets(line, sizeof line, f)) {
+        unsigned long start, end, offset, ino;
+        char perms[8], dev[16];
+        if (sscanf(line, "%lx-%lx %7s %lx %15s %lu", &start, &end, perms, &offset, dev, &ino) == 6 &&
+            start == reinterpret_cast<uintptr_t>(base)) {
+            inode = ino;
+        }
+    }
+    fclose(f);
+    return inode;
+}
+
+// The lock descriptor is opened by name after the mapping: an object
+// replaced at the name in between must not leave the locks on one object
+// and the process table written in another (the living would be reaped).
+TEST(LivenessReplace, LocksAreAlwaysTakenOnTheMappedObject) {
+    ScopedName name("replaced");
+    hsipc_config cfg = small_config();
+    const int64_t until = hsipc::os::monotonic_ns() + 1'000'000'000;
+    pid_t replacer = fork_child([&] {
+        while (hsipc::os::monotonic_ns() < until) {
+            hsipc_region* c;
+            hsipc_unlink(name.c_str());
+            if (hsipc_attach(name.c_str(), &cfg, &c) == HSIPC_OK) hsipc_detach(c);
+        }
+        return 0;
+    });
+    int attached = 0, elsewhere = 0;
+    while (hsipc::os::monotonic_ns() < until) {
+        hsipc_region* r;
+        int rc = hsipc_attach(name.c_str(), &cfg, &r);
+        ASSERT_OK(rc);
+        auto& region = *reinterpret_cast<hsipc::Region*>(r);
+        struct stat st;
+        ASSERT_EQ(0, fstat(region.process->lock_fd, &st));
+        attached++;
+        elsewhere += mapped_inode(region.base) != st.st_ino;
+        hsipc_detach(r);
+    }
+    EXPECT_EQ(0, wait_child(replacer));
+    EXPECT_GT(attached, 0);
+    EXPECT_EQ(0, elsewhere) << "of " << attached << " attachments locked another object than they mapped";
 }
 
 }  // namespace
