@@ -2,9 +2,11 @@
 #include "region.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <cstring>
@@ -192,6 +194,11 @@ TEST(Region, TruncatedObjectIsCorruptNotAFault) {
     EXPECT_STATUS(HSIPC_ECORRUPT, attach_status(name));
     ASSERT_EQ(0, truncate(name.path().c_str(), st.st_size + 4096));
     EXPECT_STATUS(HSIPC_ECORRUPT, attach_status(name));
+    // Down to the header page alone, and to nothing.
+    ASSERT_EQ(0, truncate(name.path().c_str(), 4096));
+    EXPECT_STATUS(HSIPC_ECORRUPT, attach_status(name));
+    ASSERT_EQ(0, truncate(name.path().c_str(), 0));
+    EXPECT_STATUS(HSIPC_ECORRUPT, attach_status(name));
 }
 
 TEST(Region, EmptyObjectLeftByAForeignCreatorIsCorrupt) {
@@ -324,6 +331,122 @@ TEST(RegionResources, FullShmIsAnErrorAtAttach) {
     int rc = hsipc_test::wait_child(child);
     if (rc >= 10 && rc <= 12) GTEST_SKIP() << "cannot mount a private tmpfs here (step " << rc << ")";
     EXPECT_EQ(0, rc);
+}
+
+}  // namespace
+
+namespace {
+
+// The limit docs/security.md states: a process with write access to the
+// object that shrinks it kills every attached process with SIGBUS at its
+// next touch of a lost page. The library cannot prevent it (named tmpfs
+// objects cannot be sealed, and a library must not own SIGBUS); only who
+// may open the object for writing decides who can do it.
+TEST(RegionTrust, ShrinkingTheObjectKillsAttachedProcessesWithSigbus) {
+    ScopedName name("shrunk");
+    create_region(name);
+    int ready[2], go[2];
+    ASSERT_EQ(0, pipe(ready));
+    ASSERT_EQ(0, pipe(go));
+    pid_t child = hsipc_test::fork_child([&] {
+        struct rlimit no_core = {0, 0};
+        setrlimit(RLIMIT_CORE, &no_core);  // the death is expected: no core file
+        signal(SIGBUS, SIG_DFL);           // nor a sanitizer's report instead of it
+        hsipc_region* c;
+        hsipc_off off;
+        if (hsipc_attach(name.c_str(), nullptr, &c) != HSIPC_OK || hsipc_alloc(c, 4096, &off) != HSIPC_OK) return 1;
+        if (off < 4096) return 2;  // must lie beyond what the shrink keeps
+        volatile char* p = static_cast<char*>(hsipc_ptr(c, off));
+        p[0] = 1;  // mapped and backed until the shrink
+        char ch;
+        if (write(ready[1], "r", 1) != 1 || read(go[0], &ch, 1) != 1) return 3;
+        p[0] = 2;
+        return 4;  // survived: the limit would be gone, and the docs wrong
+    });
+    char ch;
+    ASSERT_EQ(1, read(ready[0], &ch, 1));
+    ASSERT_EQ(0, truncate(name.path().c_str(), 4096));  // what any writer of the object can do
+    ASSERT_EQ(1, write(go[1], "g", 1));
+    EXPECT_EQ(128 + SIGBUS, hsipc_test::wait_child(child));
+    // Whoever attaches afterwards is refused, not killed.
+    EXPECT_STATUS(HSIPC_ECORRUPT, attach_status(name));
+    for (int fd : {ready[0], ready[1], go[0], go[1]}) close(fd);
+}
+
+// The same limit through a hole: a writer that punches out pages and fills
+// /dev/shm leaves nothing to fault them back in with, so the next touch is a
+// SIGBUS too. A private 1 MiB tmpfs stands in for /dev/shm, as above.
+TEST(RegionTrust, PunchedPagesOnAFullShmKillWithSigbus) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs";
+    pid_t child = hsipc_test::fork_child([] {
+        if (unshare(CLONE_NEWNS) != 0) return 10;
+        if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return 11;
+        if (mount("hsipc-test", "/dev/shm", "tmpfs", 0, "size=1m") != 0) return 12;
+        struct rlimit no_core = {0, 0};
+        setrlimit(RLIMIT_CORE, &no_core);
+        signal(SIGBUS, SIG_DFL);
+        hsipc_region* r;
+        hsipc_config cfg = hsipc_test::small_config();
+        hsipc_off off;
+        if (hsipc_attach("punched", &cfg, &r) != HSIPC_OK || hsipc_alloc(r, 4096, &off) != HSIPC_OK) return 1;
+        volatile char* p = static_cast<char*>(hsipc_ptr(r, off));
+        p[0] = 1;
+        int fd = open("/dev/shm/hsipc.punched", O_RDWR);
+        off_t page = off_t(off) & ~off_t(4095);
+        if (fd < 0 || fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, page, 4096) != 0) return 2;
+        int filler = open("/dev/shm/filler", O_CREAT | O_WRONLY, 0600);
+        static char chunk[4096];
+        while (write(filler, chunk, sizeof chunk) == ssize_t(sizeof chunk)) {
+        }
+        p[0] = 2;
+        return 3;
+    });
+    int rc = hsipc_test::wait_child(child);
+    if (rc >= 10 && rc <= 12) GTEST_SKIP() << "cannot mount a private tmpfs here (step " << rc << ")";
+    EXPECT_EQ(128 + SIGBUS, rc);
+}
+
+// Runs body() in a child with the credentials of uid 65534 (and `groups`
+// as its supplementary groups); 10 where privileges cannot be dropped here.
+int as_other_user(const std::vector<gid_t>& groups, const std::function<int()>& body) {
+    pid_t child = hsipc_test::fork_child([&] {
+        if (setgroups(groups.size(), groups.data()) != 0) return 10;
+        if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0) return 10;
+        return body();
+    });
+    return hsipc_test::wait_child(child);
+}
+
+// The mode and owner of the object decide who can attach, and with it who
+// can shrink it: what docs/security.md tells an operator to rely on.
+TEST(RegionTrust, OnlyWhomTheModeGrantsCanAttachOrShrink) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to act as another user";
+    ScopedName name("other-user");
+    create_region(name);  // root's, mode 0600
+    const std::string path = name.path();
+    int rc = as_other_user({}, [&] {
+        hsipc_region* r;
+        if (hsipc_attach(name.c_str(), nullptr, &r) != HSIPC_EPERM) return 1;
+        if (hsipc_attach_existing(name.c_str(), &r) != HSIPC_EPERM) return 2;
+        if (truncate(path.c_str(), 4096) == 0 || errno != EACCES) return 3;
+        return 0;
+    });
+    if (rc == 10) GTEST_SKIP() << "cannot drop privileges here (setgroups/setresuid)";
+    EXPECT_EQ(0, rc);
+    // A group mode lets the group's members in, and only them.
+    constexpr gid_t kTrusted = 12345;
+    ASSERT_EQ(0, chown(path.c_str(), 0, kTrusted));
+    ASSERT_EQ(0, chmod(path.c_str(), 0660));
+    EXPECT_EQ(0, as_other_user({kTrusted}, [&] {
+        hsipc_region* r;
+        if (hsipc_attach_existing(name.c_str(), &r) != HSIPC_OK) return 1;
+        return hsipc_detach(r) == HSIPC_OK ? 0 : 2;
+    }));
+    EXPECT_EQ(0, as_other_user({kTrusted + 1}, [&] {
+        hsipc_region* r;
+        return hsipc_attach_existing(name.c_str(), &r) == HSIPC_EPERM ? 0 : 1;
+    }));
+    EXPECT_OK(attach_status(name));  // untouched through all of it
 }
 
 }  // namespace
