@@ -409,8 +409,8 @@ private:
                 want = c.held_word;
                 expected[b.pool].held_count++;
             } else if (b.where == Where::kQueued) {
-                want = hsipc::owner_word(hsipc::kOwnerQueued, (b.queued_to & 0x1fff) - 1,
-                                         b.queued_to >> hsipc::kEndpointIndexBits);
+                // Sent by this process: the word names it as the sender.
+                want = hsipc::queued_word(b.queued_to, hsipc::owner_index(c.held_word), hsipc::owner_gen(c.held_word));
                 expected[b.pool].queued_count++;
             } else {
                 expected[b.pool].free_count++;
@@ -434,7 +434,7 @@ private:
             const int rc = hsipc_region_endpoint_info(t_.r, slot, &info);
             const Ep* ep = nullptr;
             for (const Ep& e : eps_) {
-                if ((e.id & 0x1fff) == slot + 1) ep = &e;
+                if ((e.id & ((1u << fuzz::core(t_.r)->layout.id_index_bits) - 1)) == slot + 1) ep = &e;
             }
             expect(rc, ep ? HSIPC_OK : HSIPC_ENOENT, "endpoint_info(%u)", slot);
             if (ep && (info.id != ep->id || std::string(info.name) != kNames[ep->name] || info.owner_alive != 1 ||

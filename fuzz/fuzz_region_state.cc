@@ -218,7 +218,7 @@ private:
                 if (rc != HSIPC_OK) break;
                 // The slot must be real; the gen is whatever the table holds
                 // (a scribbled 0 gives an id no send accepts, which is safe).
-                const uint32_t slot_plus_one = id & ((1u << hsipc::kEndpointIndexBits) - 1);
+                const uint32_t slot_plus_one = id & ((1u << c_.layout.id_index_bits) - 1);
                 FUZZ_CHECK(slot_plus_one >= 1 && slot_plus_one <= c_.max_endpoints(), "lookup(%s) returned id %#x", name,
                            id);
                 ids_.push_back(id);
@@ -412,7 +412,7 @@ void setup(State& s) {
     s.areas[3] = {l.buffer_headers_off, uint64_t(l.total_buffers) * sizeof(hsipc::BufferHeader)};
     for (uint32_t i = 0; i < c.max_endpoints(); i++) {
         const hsipc::EndpointSlot& e = c.endpoint_slot(i);
-        if (std::strcmp(e.name, "peer") == 0) s.peer_id = hsipc::make_endpoint_id(i, e.gen.load());
+        if (std::strcmp(e.name, "peer") == 0) s.peer_id = hsipc::make_endpoint_id(l.id_index_bits, i, e.gen.load());
     }
     for (uint32_t i = 0; i < c.process_slots(); i++) {
         const hsipc::ProcessSlot& p = c.process_slot(i);
@@ -423,10 +423,11 @@ void setup(State& s) {
     }
     if (s.peer_id == 0 || s.peer_gen == 0) fuzz::fail("setup: no dead peer in the region");
     using hsipc::owner_word;
-    auto queued = [](hsipc_id id) {
-        return owner_word(hsipc::kOwnerQueued, (id & ((1u << hsipc::kEndpointIndexBits) - 1)) - 1,
-                          id >> hsipc::kEndpointIndexBits);
+    // Sent by us, or by the dead peer.
+    auto queued = [&](hsipc_id id) {
+        return hsipc::queued_word(id, hsipc::owner_index(c.held_word), hsipc::owner_gen(c.held_word));
     };
+    auto queued_by_peer = [&](hsipc_id id) { return hsipc::queued_word(id, s.peer_slot, s.peer_gen); };
     s.owner_words = {
         0,
         c.held_word,
@@ -435,6 +436,8 @@ void setup(State& s) {
         queued(a),
         queued(b),
         queued(s.peer_id),
+        queued_by_peer(a),
+        queued_by_peer(s.peer_id),
         owner_word(hsipc::kOwnerQueued, 4, 1),  // a free endpoint slot
         3ull << 62,                              // no such kind
     };

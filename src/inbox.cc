@@ -1,6 +1,7 @@
 #include "inbox.h"
 
 #include "layout.h"
+#include "step.h"
 
 namespace hsipc {
 namespace {
@@ -8,25 +9,40 @@ namespace {
 // Sequence numbers wrap at 2^32; compare them as distances.
 int32_t seq_diff(uint32_t a, uint32_t b) { return int32_t(a - b); }
 
+// An upper bound on one push, whatever others do: only a peer writing the
+// ring could keep an honest sender looping this long.
+constexpr uint32_t kMaxPushSteps = 1u << 24;
+
 }  // namespace
 
 void inbox_reset(const InboxView& inbox) {
+    // release: a sender whose CAS reads one of these entries also sees what
+    // the opener wrote before (the endpoint's new gen), which is how a
+    // sender of an older incarnation finds out where its message went.
+    std::atomic_thread_fence(std::memory_order_release);
     for (uint32_t i = 0; i < inbox.capacity; i++) {
         inbox.slots[i].store(entry_word(i, inbox.gen, 0), std::memory_order_relaxed);
     }
-    // The endpoint's state store (release) publishes these.
+    // The endpoint's state store (release) publishes these to new senders.
 }
 
-int inbox_push(const InboxView& inbox, std::atomic<uint32_t>& tail_hint, uint32_t content) {
+int inbox_push(const InboxView& inbox, std::atomic<uint32_t>& tail_hint, uint32_t content, uint32_t* position) {
     const uint32_t mask = inbox.capacity - 1;
     const uint32_t gen = inbox.gen & 0xff;
-    // Invariant: every position below a taken one is taken (a sender takes
-    // position p only after seeing every position below p taken, directly
-    // or through this invariant). So the hint and every jump below stay at
-    // or below the free tail, and a sender's next message always lands
-    // after its last: per-sender FIFO.
+    // Invariant: every position below a taken one is taken. A sender claims
+    // position p only after seeing p - 1 taken, so the invariant holds
+    // whatever the hint says: a hint ahead of the tail (a late store from a
+    // closed incarnation, or a scribble) sends us back, never past a hole.
+    // So each sender's next message lands after its last: per-sender FIFO.
     uint32_t pos = tail_hint.load(std::memory_order_relaxed);
-    for (uint32_t steps = 0; steps <= 2 * inbox.capacity + 2; steps++) {
+    // Steps in which we saw no other sender progress are bounded, so a ring
+    // no protocol makes is reported; a CAS lost to another sender's message
+    // is progress and never counts against us (however many senders win).
+    const uint32_t max_idle_steps = 4 * inbox.capacity + 4;
+    uint32_t idle_steps = 0;
+    for (uint32_t steps = 0; steps < kMaxPushSteps; steps++) {
+        if (idle_steps++ > max_idle_steps) break;
+        step(Step::kPushLook);
         std::atomic<uint64_t>& slot = inbox.slots[pos & mask];
         uint64_t e = slot.load(std::memory_order_acquire);
         const uint32_t c = entry_content(e);
@@ -43,20 +59,33 @@ int inbox_push(const InboxView& inbox, std::atomic<uint32_t>& tail_hint, uint32_
             continue;
         }
         if (d == 0) {
+            // Empty for pos. Is pos - 1 taken? (For a capacity of 1 it is
+            // this very slot, which says "pos", not "pos - 1": taken.)
+            step(Step::kPushLook);
+            const uint64_t below = inbox.slots[(pos - 1) & mask].load(std::memory_order_acquire);
+            if (entry_gen(below) != gen || entry_content(below) == kEntryClosed) return HSIPC_EPEER;
+            if (entry_content(below) == 0 && entry_seq(below) == pos - 1) {
+                pos--;  // our start was ahead of the free tail
+                continue;
+            }
             // The one store that both claims and publishes. seq_cst so the
             // `sleeping` flag the caller reads next cannot be read before it
             // (pairs with the receiver's store-then-recheck in wait.h).
             if (slot.compare_exchange_strong(e, entry_word(pos, gen, content), std::memory_order_seq_cst,
                                              std::memory_order_acquire)) {
-                const uint32_t next = pos + 1;
                 // A hint only: a racing sender may store an older value
-                // after ours, which costs a later sender a jump or two.
-                if (seq_diff(next, tail_hint.load(std::memory_order_relaxed)) > 0) {
-                    tail_hint.store(next, std::memory_order_relaxed);
-                }
+                // after ours, which costs a later sender a jump or two. Stored
+                // unconditionally, so a hint left too far ahead heals at once.
+                tail_hint.store(pos + 1, std::memory_order_relaxed);
+                *position = pos;
                 return HSIPC_OK;
             }
-            continue;  // another sender took it; look at the same slot again
+            if (entry_content(e) != 0 && entry_seq(e) == pos) {
+                // Another sender's message took pos: progress, not ours.
+                pos++;
+                idle_steps = 0;
+            }
+            continue;
         }
         // Empty, waiting for position seq: seq - capacity was consumed, so
         // it and everything below it are taken. Ahead of us (our start was
@@ -66,6 +95,16 @@ int inbox_push(const InboxView& inbox, std::atomic<uint32_t>& tail_hint, uint32_
         pos = d > 0 && seq_diff(floor, pos + 1) < 0 ? pos + 1 : floor;
     }
     return HSIPC_ECORRUPT;
+}
+
+bool inbox_withdraw(const InboxView& inbox, uint32_t position, uint32_t content) {
+    step();
+    uint64_t expected = entry_word(position, inbox.gen, content);
+    // Still a "taken" entry for the position, so the ring keeps its
+    // invariant; the receiver consumes it without a word. acq_rel: ordered
+    // after our push, and before the owner word CAS that follows it.
+    return inbox.slots[position & (inbox.capacity - 1)].compare_exchange_strong(
+        expected, entry_word(position, inbox.gen, kEntrySkip), std::memory_order_acq_rel, std::memory_order_relaxed);
 }
 
 bool inbox_skip_damaged(const InboxView& inbox, uint32_t head) {
@@ -78,19 +117,10 @@ bool inbox_skip_damaged(const InboxView& inbox, uint32_t head) {
                                         std::memory_order_relaxed);
 }
 
-bool inbox_contains(const InboxView& inbox, uint32_t content) {
-    for (uint32_t i = 0; i < inbox.capacity; i++) {
-        uint64_t e = inbox.slots[i].load(std::memory_order_acquire);
-        if (entry_content(e) == content && entry_gen(e) == (inbox.gen & 0xff)) return true;
-    }
-    return false;
-}
-
 uint32_t inbox_count(const InboxView& inbox) {
     uint32_t n = 0;
     for (uint32_t i = 0; i < inbox.capacity; i++) {
-        uint32_t c = entry_content(inbox.slots[i].load(std::memory_order_relaxed));
-        n += c != 0 && c != kEntryClosed;
+        n += entry_names_buffer(entry_content(inbox.slots[i].load(std::memory_order_relaxed)));
     }
     return n;
 }

@@ -24,13 +24,19 @@ struct InboxView {
 // not yet visible.
 void inbox_reset(const InboxView& inbox);
 
-// Appends `content` (global buffer index + 1). tail_hint is read and
-// advanced. HSIPC_OK, HSIPC_EFULL, HSIPC_EPEER (closed or reopened), or
-// HSIPC_ECORRUPT.
-int inbox_push(const InboxView& inbox, std::atomic<uint32_t>& tail_hint, uint32_t content);
+// Appends `content` (global buffer index + 1) and sets *position to where
+// it went. tail_hint is read and advanced. HSIPC_OK, HSIPC_EFULL,
+// HSIPC_EPEER (closed or reopened), or HSIPC_ECORRUPT.
+int inbox_push(const InboxView& inbox, std::atomic<uint32_t>& tail_hint, uint32_t content, uint32_t* position);
 
-// The content at position `head`: HSIPC_OK with *content set, HSIPC_EAGAIN
-// when empty, HSIPC_ECORRUPT when the entry is not one the protocol makes.
+// Replaces the entry a sender pushed at `position` with a skip marker, if
+// it is still there untaken. For a sender whose message landed in a later
+// incarnation of the endpoint (message.cc).
+bool inbox_withdraw(const InboxView& inbox, uint32_t position, uint32_t content);
+
+// The content at position `head`: HSIPC_OK with *content set (a buffer
+// index + 1, or kEntrySkip), HSIPC_EAGAIN when empty, HSIPC_ECORRUPT when
+// the entry is not one the protocol makes.
 // (Inline, like inbox_consume: both run on every poll.)
 inline int inbox_peek(const InboxView& inbox, uint32_t head, uint32_t* content);
 
@@ -46,8 +52,10 @@ inline void inbox_consume(const InboxView& inbox, uint32_t head);
 template <class OnContent>
 void inbox_close(const InboxView& inbox, OnContent on_content);
 
-// Whether some slot holds `content` (reaper's check for a dead sender).
-bool inbox_contains(const InboxView& inbox, uint32_t content);
+// Calls on_content(content) for every entry naming a buffer, whatever its
+// position or gen (the reaper's scan: one pass over the ring).
+template <class OnContent>
+void inbox_for_each_buffer(const InboxView& inbox, OnContent on_content);
 
 // Messages queued now (a snapshot; for introspection).
 uint32_t inbox_count(const InboxView& inbox);

@@ -3,6 +3,7 @@
 
 #include "hsipc.h"
 #include "layout.h"
+#include "step.h"
 
 namespace hsipc {
 
@@ -18,6 +19,7 @@ int inbox_peek(const InboxView& inbox, uint32_t head, uint32_t* content) {
 }
 
 void inbox_consume(const InboxView& inbox, uint32_t head) {
+    step();
     // release: our reads of the message are done before a sender reuses the
     // slot, and the owner word we stored to take the buffer reaches a
     // reaper that reads this slot (message.cc, take_one).
@@ -28,11 +30,22 @@ void inbox_consume(const InboxView& inbox, uint32_t head) {
 template <class OnContent>
 void inbox_close(const InboxView& inbox, OnContent on_content) {
     for (uint32_t i = 0; i < inbox.capacity; i++) {
+        step();
         // acq_rel: acquire the buffer header a sender published with the
         // entry; release so the reaper's later frees happen after.
         uint64_t old = inbox.slots[i].exchange(entry_word(0, inbox.gen, kEntryClosed), std::memory_order_acq_rel);
         uint32_t content = entry_content(old);
-        if (content != 0 && content != kEntryClosed && entry_gen(old) == (inbox.gen & 0xff)) on_content(content);
+        if (entry_names_buffer(content) && entry_gen(old) == (inbox.gen & 0xff)) on_content(content);
+    }
+}
+
+template <class OnContent>
+void inbox_for_each_buffer(const InboxView& inbox, OnContent on_content) {
+    for (uint32_t i = 0; i < inbox.capacity; i++) {
+        // acquire: a receiver stores its owner word before it frees the slot
+        // (release), so a reader that sees the slot freed sees the take.
+        const uint32_t content = entry_content(inbox.slots[i].load(std::memory_order_acquire));
+        if (entry_names_buffer(content)) on_content(content);
     }
 }
 

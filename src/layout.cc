@@ -49,6 +49,7 @@ bool compute_layout(const StoredConfig& cfg, Layout* out) {
     for (uint32_t p = 0; p < cfg.pool_count && p < HSIPC_MAX_POOLS; p++) buffers += cfg.pools[p].buffer_count;
     if (buffers > kMaxTotalBuffers) return false;
     l.total_buffers = uint32_t(buffers);
+    l.id_index_bits = id_index_bits_for(cfg.max_endpoints);
     l.buffer_headers_off = at;
     if (!add_checked(&at, buffers * sizeof(BufferHeader))) return false;
 
@@ -94,7 +95,6 @@ uint64_t layout_fingerprint() {
     f.mix(offsetof(EndpointSlot, tail_hint));
     f.mix(sizeof(BufferHeader));
     f.mix(offsetof(BufferHeader, from));
-    f.mix(kEndpointIndexBits);
     return f.h;
 }
 

@@ -16,7 +16,7 @@
 namespace hsipc {
 
 constexpr char kMagic[8] = {'H', 'S', 'I', 'P', 'C', 'R', 'G', 'N'};
-constexpr uint32_t kLayoutVersion = 1;
+constexpr uint32_t kLayoutVersion = 2;
 constexpr uint64_t kCacheLine = 64;
 constexpr uint64_t kPage = 4096;
 
@@ -24,7 +24,7 @@ constexpr uint64_t kPage = 4096;
 constexpr uint32_t kMaxEndpoints = 4096;
 constexpr uint32_t kMaxInboxCapacity = 1u << 20;
 constexpr uint64_t kMaxBufferSize = 1ull << 30;
-constexpr uint64_t kMaxTotalBuffers = 16000000;  // fits the 24-bit inbox entry
+constexpr uint64_t kMaxTotalBuffers = 16000000;  // fits the 24-bit inbox entry, below its markers
 constexpr uint64_t kMaxRegionSize = 1ull << 40;
 constexpr uint32_t kMinProcessSlots = 64;
 
@@ -84,20 +84,26 @@ enum EndpointState : uint32_t {
     kEndpointOpening = 1,
     kEndpointOpen = 2,
     kEndpointClosing = 3,
+    // Every gen this slot's ids can carry has been used: the slot is never
+    // opened again, so no id it ever had can become valid again.
+    kEndpointRetired = 4,
 };
 
 struct alignas(kCacheLine) EndpointSlot {
     // Descriptor: written under the region lock only.
     std::atomic<uint32_t> state;
-    std::atomic<uint32_t> gen;  // 1 .. kEndpointGenMask; changes at every close
+    std::atomic<uint32_t> gen;  // 1 .. endpoint_gen_max(); changes at every close
     std::atomic<uint32_t> owner_slot;
     std::atomic<uint32_t> owner_gen;
     char name[HSIPC_NAME_MAX + 1];  // NUL-padded
     // Receiver-written: 1 while the receiver sleeps (or is about to) in
     // FUTEX_WAIT on this word; senders wake it only when they see 1.
     alignas(kCacheLine) std::atomic<uint32_t> sleeping;
-    // Sender-written: a position at or before the inbox's next free one.
-    // Only a hint; correctness never depends on it.
+    // Sender-written: where a sender starts looking for the inbox's free
+    // tail. Only a hint: a sender never claims a position before checking
+    // that the one below it is taken (inbox.cc), so a hint left ahead of the
+    // tail (say, stored late by a sender of a closed incarnation) costs
+    // steps, never a hole in the ring.
     alignas(kCacheLine) std::atomic<uint32_t> tail_hint;
 };
 
@@ -106,9 +112,7 @@ struct alignas(kCacheLine) EndpointSlot {
 struct alignas(kCacheLine) BufferHeader {
     std::atomic<uint64_t> owner;  // see owner word below
     std::atomic<uint64_t> length;
-    std::atomic<uint32_t> from;         // sender endpoint id
-    std::atomic<uint32_t> sender_slot;  // sender process while kOwnerQueued
-    std::atomic<uint32_t> sender_gen;
+    std::atomic<uint32_t> from;  // sender endpoint id
 };
 
 static_assert(sizeof(ProcessSlot) == 64);
@@ -119,12 +123,19 @@ static_assert(std::atomic<uint64_t>::is_always_lock_free);
 static_assert(std::atomic<uint32_t>::is_always_lock_free);
 
 // ---- Owner word: who holds a buffer ---------------------------------------
-// bits 62..63 kind, 32..61 index, 0..31 generation.
-//   free             0
-//   held(slot, gen)  allocated or received by process (slot, gen)
-//   queued(ep, gen)  sent to endpoint (ep, gen); sender_* name the sender
+// bits 62..63 kind, then
+//   free                    0
+//   held(slot, gen)         bits 32..61 process slot, 0..31 process gen:
+//                           allocated or received by that process
+//   queued(id, sender)      bits 45..61 the low 17 bits of the sending
+//                           process's gen, 32..44 its slot, 0..31 the
+//                           destination endpoint id: sent, not yet taken
 // Every change of holder is one compare-and-swap of this word, so a process
 // that dies at any instruction leaves the buffer with exactly one holder.
+// A queued word names its sender so that a reaper's CAS for a dead sender
+// fails once a live process has taken and re-sent the buffer (the same
+// endpoint, a different sender), and its destination by the full id, which
+// is never reused (docs/region-format.md, "Counters that wrap").
 enum OwnerKind : uint64_t { kOwnerFree = 0, kOwnerHeld = 1, kOwnerQueued = 2 };
 
 constexpr uint64_t owner_word(OwnerKind kind, uint32_t index, uint32_t gen) {
@@ -134,25 +145,40 @@ constexpr OwnerKind owner_kind(uint64_t w) { return OwnerKind(w >> 62); }
 constexpr uint32_t owner_index(uint64_t w) { return uint32_t(w >> 32) & 0x3fffffffu; }
 constexpr uint32_t owner_gen(uint64_t w) { return uint32_t(w); }
 
-// ---- Endpoint ids -----------------------------------------------------------
-// id = gen << 13 | (index + 1): never 0, and a closed endpoint's id goes stale
-// because its slot's gen changes.
-constexpr uint32_t kEndpointIndexBits = 13;
-constexpr uint32_t kEndpointGenMask = (1u << (32 - kEndpointIndexBits)) - 1;
-
-constexpr hsipc_id make_endpoint_id(uint32_t index, uint32_t gen) {
-    return (gen << kEndpointIndexBits) | (index + 1);
+constexpr uint32_t kQueuedSlotBits = 13;        // process slots < kMaxEndpoints <= 2^13
+constexpr uint32_t kQueuedSenderGenMask = 0x1ffff;  // 17 bits
+constexpr uint64_t queued_word(hsipc_id to, uint32_t sender_slot, uint32_t sender_gen) {
+    return (uint64_t(kOwnerQueued) << 62) | (uint64_t(sender_gen & kQueuedSenderGenMask) << (32 + kQueuedSlotBits)) |
+           (uint64_t(sender_slot & ((1u << kQueuedSlotBits) - 1)) << 32) | to;
 }
-constexpr uint32_t next_endpoint_gen(uint32_t gen) {
-    uint32_t next = (gen + 1) & kEndpointGenMask;
-    return next == 0 ? 1 : next;
+// Whether w is queued to endpoint `to`, whoever sent it.
+constexpr bool queued_to(uint64_t w, hsipc_id to) { return owner_kind(w) == kOwnerQueued && owner_gen(w) == to; }
+constexpr hsipc_id queued_destination(uint64_t w) { return owner_gen(w); }
+constexpr uint32_t queued_sender_slot(uint64_t w) { return owner_index(w) & ((1u << kQueuedSlotBits) - 1); }
+constexpr uint32_t queued_sender_gen(uint64_t w) { return owner_index(w) >> kQueuedSlotBits; }
+static_assert(kMaxEndpoints <= (1u << kQueuedSlotBits), "every process slot fits a queued word");
+
+// ---- Endpoint ids -----------------------------------------------------------
+// id = gen << index_bits | (index + 1), where index_bits is just wide enough
+// for max_endpoints (Layout::id_index_bits), so small tables leave more bits
+// to the gen. Never 0. A closed endpoint's id goes stale because its slot's
+// gen changes; a slot whose gen has no value left retires instead of
+// wrapping, so no id is ever valid twice in the life of a region.
+constexpr uint32_t id_index_bits_for(uint32_t max_endpoints) {
+    return max_endpoints == 0 ? 1 : 32 - uint32_t(__builtin_clz(max_endpoints));
+}
+constexpr uint32_t endpoint_gen_max(uint32_t index_bits) { return (1u << (32 - index_bits)) - 1; }
+constexpr hsipc_id make_endpoint_id(uint32_t index_bits, uint32_t index, uint32_t gen) {
+    return (gen << index_bits) | (index + 1);
 }
 
 // ---- Inbox entries ----------------------------------------------------------
 // A slot of an inbox ring: bits 32..63 the position (sequence) the slot is
 // for, 24..31 the low bits of the endpoint gen it was made for, 0..23 the
-// content: 0 empty, kEntryClosed closed, else global buffer index + 1.
+// content: 0 empty, kEntryClosed closed, kEntrySkip a message its sender
+// withdrew (see message.cc, "stale landing"), else global buffer index + 1.
 constexpr uint32_t kEntryClosed = 0xffffff;
+constexpr uint32_t kEntrySkip = 0xfffffe;
 
 constexpr uint64_t entry_word(uint32_t seq, uint32_t gen, uint32_t content) {
     return (uint64_t(seq) << 32) | (uint64_t(gen & 0xff) << 24) | (content & 0xffffff);
@@ -160,6 +186,9 @@ constexpr uint64_t entry_word(uint32_t seq, uint32_t gen, uint32_t content) {
 constexpr uint32_t entry_seq(uint64_t e) { return uint32_t(e >> 32); }
 constexpr uint32_t entry_gen(uint64_t e) { return uint32_t(e >> 24) & 0xff; }
 constexpr uint32_t entry_content(uint64_t e) { return uint32_t(e) & 0xffffff; }
+// Contents that name a buffer (global index + 1), as opposed to markers.
+constexpr bool entry_names_buffer(uint32_t content) { return content != 0 && content < kEntrySkip; }
+static_assert(kMaxTotalBuffers < kEntrySkip, "a buffer index + 1 must never look like a marker");
 
 // ---- Where things lie ---------------------------------------------------------
 // Computed from a validated StoredConfig, never read from the region, so a
@@ -176,6 +205,7 @@ struct PoolLayout {
 struct Layout {
     StoredConfig config;
     uint32_t total_buffers;
+    uint32_t id_index_bits;  // id_index_bits_for(max_endpoints)
     uint64_t process_table_off;
     uint64_t endpoint_table_off;
     uint64_t rings_off;

@@ -4,6 +4,7 @@
 #include "naming.h"
 #include "os.h"
 #include "pool.h"
+#include "step.h"
 #include "wait.h"
 
 namespace hsipc {
@@ -12,24 +13,42 @@ namespace {
 // More than a few dozen outstanding prefetches only evict each other.
 constexpr size_t kMaxPrefetch = 32;
 
-// One look at the inbox. Drops entries a faulty peer made that do not name
-// a buffer queued to us, reporting HSIPC_ECORRUPT for each.
+// Whether owner word w is a message sent to an earlier incarnation of
+// endpoint slot `index`: a sender that checked the endpoint before it was
+// closed and published after it was reopened (a "stale landing", see
+// message_send). Its sender withdraws it; it is not ours to take.
+bool sent_to_earlier_incarnation(const Endpoint& ep, uint64_t w) {
+    if (owner_kind(w) != kOwnerQueued) return false;
+    const hsipc_id to = queued_destination(w);
+    return to != ep.id && (to & ((1u << ep.region->layout.id_index_bits) - 1)) == ep.index + 1;
+}
+
+// One look at the inbox: takes the message at the head, passing over the
+// entries that carry none (withdrawn or sent to an earlier incarnation).
+// Drops entries a faulty peer made that do not name a buffer queued to us,
+// reporting HSIPC_ECORRUPT for each.
 int take_one(Endpoint& ep, hsipc_msg* msg) {
     Region& r = *ep.region;
     const InboxView& inbox = ep.inbox;
-    uint32_t content;
-    int rc = inbox_peek(inbox, ep.head, &content);
-    if (rc == HSIPC_EAGAIN) return rc;
-    if (rc != HSIPC_OK) {
-        if (inbox_skip_damaged(inbox, ep.head)) ep.head++;
-        return HSIPC_ECORRUPT;
-    }
-    const uint32_t b = content - 1;
-    bool taken = false;
-    BufferPlace place{0, 0};
-    uint64_t length = 0;
-    hsipc_id from = 0;
-    if (b < r.layout.total_buffers) {
+    // Each pass consumes an entry; a capacity's worth of entries without a
+    // message is as far as one look goes.
+    for (uint32_t passed = 0; passed < inbox.capacity; passed++) {
+        uint32_t content;
+        int rc = inbox_peek(inbox, ep.head, &content);
+        if (rc == HSIPC_EAGAIN) return rc;
+        if (rc != HSIPC_OK) {
+            if (inbox_skip_damaged(inbox, ep.head)) ep.head++;
+            return HSIPC_ECORRUPT;
+        }
+        if (content == kEntrySkip) {
+            inbox_consume(inbox, ep.head++);
+            continue;
+        }
+        const uint32_t b = content - 1;
+        if (b >= r.layout.total_buffers) {
+            inbox_consume(inbox, ep.head++);
+            return HSIPC_ECORRUPT;
+        }
         BufferHeader& h = r.buffer(b);
         // Both lines are likely in the sender's cache: ask for them at once,
         // so the two transfers overlap instead of following each other.
@@ -37,29 +56,45 @@ int take_one(Endpoint& ep, hsipc_msg* msg) {
         // most likely writes the payload too when it reuses the buffer
         // (alloc prefers the buffer it freed last).
         os::prefetch_for_write(&h);
-        place = buffer_place(r.layout, b);  // a pool holds every b < total_buffers
+        const BufferPlace place = buffer_place(r.layout, b);  // a pool holds every b < total_buffers
         os::prefetch_for_write(r.base + place.off);
-        // Take the buffer before freeing the slot: the reaper relies on
-        // "not in an inbox" meaning "never published or already taken".
-        // A plain store suffices: while the buffer sits in our inbox no one
-        // else may change its owner word (the reaper frees a queued buffer
-        // only once it is out of the inbox, and then sees our store through
-        // the slot's release/acquire), and only this thread polls it. (The
-        // sender's header and payload writes were acquired with the slot.)
-        if (h.owner.load(std::memory_order_relaxed) == ep.queued_word) {
+        step(Step::kTakeLook);
+        const uint64_t w = h.owner.load(std::memory_order_relaxed);
+        if (queued_to(w, ep.id)) {
+            // Take the buffer before freeing the slot: the reaper relies on
+            // "in no inbox" meaning "never published or already taken".
+            // A plain store suffices: while the buffer sits in our inbox no
+            // one else may change its owner word (a reaper frees a queued
+            // buffer only once it is in no inbox, and then sees our store
+            // through the slot's release/acquire; its sender takes it back
+            // only after our endpoint closed), and only this thread polls
+            // it. (The sender's header and payload writes were acquired with
+            // the slot.)
             h.owner.store(r.held_word, std::memory_order_relaxed);
-            length = h.length.load(std::memory_order_relaxed);
-            from = h.from.load(std::memory_order_relaxed);
-            taken = length <= place.capacity;
-            if (!taken) buffer_free_if(r, b, r.held_word);  // a length no sender could declare
+            const uint64_t length = h.length.load(std::memory_order_relaxed);
+            const hsipc_id from = h.from.load(std::memory_order_relaxed);
+            inbox_consume(inbox, ep.head++);
+            if (length > place.capacity) {  // a length no sender could declare
+                buffer_free_if(r, b, r.held_word);
+                return HSIPC_ECORRUPT;
+            }
+            count_held(r, 1);
+            *msg = hsipc_msg{place.off, length, from, r.base + place.off};
+            return HSIPC_OK;
         }
+        if (!sent_to_earlier_incarnation(ep, w)) {
+            // Its sender may have withdrawn it and taken the buffer back
+            // since we read the entry: acquire, then look again.
+            std::atomic_thread_fence(std::memory_order_acquire);
+            rc = inbox_peek(inbox, ep.head, &content);
+            if (rc != HSIPC_OK || content != kEntrySkip) {
+                inbox_consume(inbox, ep.head++);
+                return HSIPC_ECORRUPT;
+            }
+        }
+        inbox_consume(inbox, ep.head++);
     }
-    inbox_consume(inbox, ep.head);
-    ep.head++;
-    if (!taken) return HSIPC_ECORRUPT;
-    count_held(r, 1);
-    *msg = hsipc_msg{place.off, length, from, r.base + place.off};
-    return HSIPC_OK;
+    return HSIPC_EAGAIN;
 }
 
 // Starts fetching the buffer headers and payloads of up to `max` messages
@@ -106,21 +141,40 @@ int message_send(Endpoint& from, hsipc_id to, hsipc_off off, size_t length) {
     if (dest.state.load(std::memory_order_acquire) != kEndpointOpen || dest.gen.load(std::memory_order_relaxed) != gen) {
         return HSIPC_EPEER;
     }
+    step(Step::kSendChecked);
     BufferHeader& h = r.buffer(b);
     h.length.store(length, std::memory_order_relaxed);
     h.from.store(from.id, std::memory_order_relaxed);
-    h.sender_slot.store(owner_index(r.held_word), std::memory_order_relaxed);
-    h.sender_gen.store(owner_gen(r.held_word), std::memory_order_relaxed);
     // Mark it queued before publishing it: from here a reaper that finds us
-    // dead frees it unless it sits in the inbox. release: the fields above
+    // dead frees it unless it sits in an inbox. release: the fields above
     // reach whoever acquires the owner word.
     uint64_t held = r.held_word;
-    const uint64_t queued = owner_word(kOwnerQueued, index, gen);
+    const uint64_t queued = queued_word(to, owner_index(r.held_word), owner_gen(r.held_word));
     if (!h.owner.compare_exchange_strong(held, queued, std::memory_order_release, std::memory_order_relaxed)) {
         return HSIPC_EBADOFF;  // another thread of ours sent or released it meanwhile
     }
-    int rc = inbox_push(endpoint_inbox(r, index, gen), dest.tail_hint, b + 1);
-    if (rc != HSIPC_OK) {
+    step(Step::kSendQueued);
+    const InboxView inbox = endpoint_inbox(r, index, gen);
+    uint32_t position;
+    int rc = inbox_push(inbox, dest.tail_hint, b + 1, &position);
+    if (rc == HSIPC_OK && dest.gen.load(std::memory_order_relaxed) != gen) {
+        // The endpoint closed after our check. Its gen changes only once
+        // the close has swept its inbox, and a reopened inbox's entries were
+        // written after that (inbox_reset's fence; our CAS acquired one), so
+        // this load cannot miss the change when it matters. Either our
+        // message was in the swept inbox — then the sweep or the receiver
+        // has the buffer, and it is as delivered — or it landed in a later
+        // incarnation that must not get it: there it still says queued by
+        // us to the old id, and no one else takes such a buffer. Withdraw
+        // the entry (the new receiver passes over it either way) and take
+        // the buffer back where the word says so.
+        inbox_withdraw(inbox, position, b + 1);
+        uint64_t expected = queued;
+        if (h.owner.compare_exchange_strong(expected, r.held_word, std::memory_order_acquire,
+                                            std::memory_order_relaxed)) {
+            return HSIPC_EPEER;
+        }
+    } else if (rc != HSIPC_OK) {
         // Not published: take it back. Only a scribbled owner word can
         // make this fail (a reaper frees an unpublished buffer only for a
         // dead sender, and we are alive).
@@ -129,6 +183,7 @@ int message_send(Endpoint& from, hsipc_id to, hsipc_off off, size_t length) {
         return rc;
     }
     count_held(r, -1);
+    step(Step::kSendPublished);
     wake_if_sleeping(dest.sleeping);
     return HSIPC_OK;
 }

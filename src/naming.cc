@@ -7,6 +7,7 @@
 #include "pool.h"
 #include "reap.h"
 #include "region_lock.h"
+#include "step.h"
 
 namespace hsipc {
 namespace {
@@ -79,8 +80,10 @@ int endpoint_open(Region& r, const char* name, Endpoint** out) {
             return HSIPC_ENOMEM;
         }
         EndpointSlot& e = r.endpoint_slot(uint32_t(index));
-        uint32_t gen = e.gen.load(std::memory_order_relaxed) & kEndpointGenMask;
-        if (gen == 0) gen = 1;
+        // A gen outside 1..max can only be scribbled; any in-range value
+        // keeps ids decodable, and the slot retires at the top as usual.
+        uint32_t gen = e.gen.load(std::memory_order_relaxed);
+        if (gen == 0 || gen > endpoint_gen_max(r.layout.id_index_bits)) gen = 1;
         // Opening -> open: a holder that dies between leaves "opening",
         // which repair_after_owner_death frees.
         e.state.store(kEndpointOpening, std::memory_order_relaxed);
@@ -92,15 +95,11 @@ int endpoint_open(Region& r, const char* name, Endpoint** out) {
         e.sleeping.store(0, std::memory_order_relaxed);
         e.tail_hint.store(0, std::memory_order_relaxed);
         inbox_reset(endpoint_inbox(r, uint32_t(index), gen));
+        step();
         // release: senders that see "open" (acquire) see the reset inbox.
         e.state.store(kEndpointOpen, std::memory_order_release);
-        *ep = Endpoint{&r,
-                       uint32_t(index),
-                       gen,
-                       make_endpoint_id(uint32_t(index), gen),
-                       0,
-                       endpoint_inbox(r, uint32_t(index), gen),
-                       owner_word(kOwnerQueued, uint32_t(index), gen)};
+        *ep = Endpoint{&r, uint32_t(index), gen, endpoint_id(r, uint32_t(index), gen), 0,
+                       endpoint_inbox(r, uint32_t(index), gen)};
         r.endpoints.push_back(ep);
     }
     *out = ep;
@@ -109,17 +108,26 @@ int endpoint_open(Region& r, const char* name, Endpoint** out) {
 
 int endpoint_close_locked(Region& r, uint32_t index) {
     EndpointSlot& e = r.endpoint_slot(index);
-    uint32_t gen = e.gen.load(std::memory_order_relaxed);
+    const uint32_t gen = e.gen.load(std::memory_order_relaxed);
+    const hsipc_id id = endpoint_id(r, index, gen);
     e.state.store(kEndpointClosing, std::memory_order_relaxed);
     int freed = 0;
     inbox_close(endpoint_inbox(r, index, gen), [&](uint32_t content) {
-        uint32_t b = content - 1;
-        if (b < r.layout.total_buffers && buffer_free_if(r, b, owner_word(kOwnerQueued, index, gen))) freed++;
+        const uint32_t b = content - 1;
+        if (b >= r.layout.total_buffers) return;
+        // Whoever sent it: a queued word names the sender too.
+        uint64_t w = r.buffer(b).owner.load(std::memory_order_relaxed);
+        if (queued_to(w, id) && buffer_free_if(r, b, w)) freed++;
     });
-    // A new gen makes every id of the closed endpoint stale.
-    e.gen.store(next_endpoint_gen(gen), std::memory_order_relaxed);
+    // A new gen makes every id of the closed endpoint stale. Where none is
+    // left the slot retires rather than wrap to a gen an old id carries.
+    // (The gen is bumped after the sweep: a sender that sees the new gen
+    // knows the sweep of the old inbox is complete; message.cc relies on it.)
+    step();
+    const bool last_gen = gen >= endpoint_gen_max(r.layout.id_index_bits);
+    if (!last_gen) e.gen.store(gen + 1, std::memory_order_relaxed);
     std::memset(e.name, 0, sizeof e.name);
-    e.state.store(kEndpointFree, std::memory_order_release);
+    e.state.store(last_gen ? kEndpointRetired : kEndpointFree, std::memory_order_release);
     return freed;
 }
 
@@ -156,10 +164,11 @@ int endpoint_lookup(Region& r, const char* name, hsipc_id* out) {
     int index = find_open_endpoint(r, name, std::strlen(name), &reap_status);
     if (reap_status != HSIPC_OK) return reap_status;
     if (index < 0) return HSIPC_ENOENT;
-    // Masked as endpoint_open would: a scribbled gen still yields an id
-    // that send refuses cleanly rather than one with stray bits.
-    *out = make_endpoint_id(uint32_t(index),
-                            r.endpoint_slot(uint32_t(index)).gen.load(std::memory_order_relaxed) & kEndpointGenMask);
+    // Masked to the gen field: a scribbled gen still yields an id that
+    // send refuses cleanly rather than one with stray bits.
+    *out = endpoint_id(r, uint32_t(index),
+                       r.endpoint_slot(uint32_t(index)).gen.load(std::memory_order_relaxed) &
+                           endpoint_gen_max(r.layout.id_index_bits));
     return HSIPC_OK;
 }
 

@@ -23,13 +23,18 @@ inline InboxView endpoint_inbox(const Region& r, uint32_t index, uint32_t gen) {
     return InboxView{r.ring(index), r.inbox_capacity(), gen};
 }
 
-// The slot index an id names, or false for ids that cannot be valid.
+// The slot index and gen an id names, or false for ids that cannot be valid.
 inline bool endpoint_id_decode(const Region& r, hsipc_id id, uint32_t* index, uint32_t* gen) {
-    uint32_t slot_plus_one = id & ((1u << kEndpointIndexBits) - 1);
+    const uint32_t bits = r.layout.id_index_bits;
+    uint32_t slot_plus_one = id & ((1u << bits) - 1);
     if (slot_plus_one == 0 || slot_plus_one > r.max_endpoints()) return false;
     *index = slot_plus_one - 1;
-    *gen = id >> kEndpointIndexBits;
+    *gen = id >> bits;
     return *gen != 0;
+}
+
+inline hsipc_id endpoint_id(const Region& r, uint32_t index, uint32_t gen) {
+    return make_endpoint_id(r.layout.id_index_bits, index, gen);
 }
 
 }  // namespace hsipc

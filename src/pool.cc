@@ -2,6 +2,7 @@
 
 #include "os.h"
 #include "reap.h"
+#include "step.h"
 
 namespace hsipc {
 namespace {
@@ -18,7 +19,7 @@ bool claim_from_pool(Region& r, uint32_t p, uint64_t held, hsipc_off* off) {
         // Plain load first so a scan over held buffers does not write their
         // lines. acquire on success: the previous holder's writes to the
         // buffer (released with it) happen-before ours.
-        if (owner.load(std::memory_order_relaxed) == kOwnerFree &&
+        if (owner.load(std::memory_order_relaxed) == kOwnerFree && (step(), true) &&
             owner.compare_exchange_strong(expected, held, std::memory_order_acquire, std::memory_order_relaxed)) {
             const uint32_t next = i + 1 < pool.count ? i + 1 : 0;
             r.alloc_cursor[p].store(next, std::memory_order_relaxed);
@@ -42,6 +43,28 @@ bool claim(Region& r, size_t size, hsipc_off* off) {
     return false;
 }
 
+// A producer that meets an empty pool usually retries at once, and the
+// pool is usually empty because a live consumer is behind, not because a
+// holder died. Reaping on every failure would cost the region lock and a
+// system call per process slot each time, exactly when the system is
+// loaded. So a handle reaps on each of the first kEagerReaps failures in a
+// row (a caller that fails, sees a holder die and asks again finds its
+// buffers at once), then at most every kAllocReapIntervalNs (a caller
+// spinning on HSIPC_ENOMEM finds them that much later).
+constexpr uint32_t kEagerReaps = 8;
+constexpr int64_t kAllocReapIntervalNs = 5'000'000;
+
+bool reap_due(Region& r) {
+    // relaxed: a counter and a time stamp that only pace the reaps; the CAS
+    // keeps racing threads from reaping twice for one due time.
+    const uint32_t failures = r.failed_allocs.fetch_add(1, std::memory_order_relaxed) + 1;
+    const int64_t now = os::monotonic_ns();
+    int64_t next = r.next_alloc_reap_ns.load(std::memory_order_relaxed);
+    if (failures > kEagerReaps && now < next) return false;
+    return r.next_alloc_reap_ns.compare_exchange_strong(next, now + kAllocReapIntervalNs, std::memory_order_relaxed) ||
+           failures <= kEagerReaps;
+}
+
 }  // namespace
 
 int pool_alloc(Region& r, size_t size, hsipc_off* out) {
@@ -52,13 +75,12 @@ int pool_alloc(Region& r, size_t size, hsipc_off* out) {
         r.held_count->fetch_sub(1, std::memory_order_relaxed);
         return HSIPC_ENOMEM;  // reaping others would not help
     }
-    if (!claim(r, size, out)) {
-        int reaped = reap(r);
-        if (reaped <= 0 || !claim(r, size, out)) {
-            count_held(r, -1);
-            return HSIPC_ENOMEM;
-        }
+    if (!claim(r, size, out) && !(reap_due(r) && reap(r) > 0 && claim(r, size, out))) {
+        count_held(r, -1);
+        return HSIPC_ENOMEM;
     }
+    // Read first: a producer that never fails never writes the line.
+    if (r.failed_allocs.load(std::memory_order_relaxed) != 0) r.failed_allocs.store(0, std::memory_order_relaxed);
     return HSIPC_OK;
 }
 
@@ -74,6 +96,7 @@ int pool_release(Region& r, uint64_t off) {
 }
 
 bool buffer_free_if(Region& r, uint32_t index, uint64_t expected) {
+    step();
     // release: everything the holder wrote to the buffer happens-before the
     // next holder's claim (acquire).
     return r.buffer(index).owner.compare_exchange_strong(expected, kOwnerFree, std::memory_order_release,

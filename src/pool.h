@@ -62,7 +62,8 @@ inline uint64_t buffer_offset(const Layout& l, uint32_t index) { return buffer_p
 inline uint64_t buffer_capacity(const Layout& l, uint32_t index) { return buffer_place(l, index).capacity; }
 
 // Claims a buffer of at least `size` bytes for this process from the
-// smallest pool that fits and has one free; reaps dead processes and tries
+// smallest pool that fits and has one free; reaps dead processes (at most
+// every few milliseconds per handle: see pool.cc) and tries
 // once more before HSIPC_ENOMEM.
 int pool_alloc(Region& r, size_t size, hsipc_off* out);
 

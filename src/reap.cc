@@ -1,6 +1,7 @@
 #include "reap.h"
 
 #include <cerrno>
+#include <new>
 #include <vector>
 
 #include "inbox.h"
@@ -9,6 +10,7 @@
 #include "os.h"
 #include "pool.h"
 #include "region_lock.h"
+#include "step.h"
 
 namespace hsipc {
 namespace {
@@ -17,14 +19,14 @@ struct DeadSet {
     std::vector<uint8_t> dead;
     std::vector<uint32_t> gen;
     bool contains(uint32_t slot, uint32_t g) const { return slot < dead.size() && dead[slot] && gen[slot] == g; }
+    bool contains_slot(uint32_t slot) const { return slot < dead.size() && dead[slot]; }
 };
 
 // Slots marked live whose kernel lock nobody holds.
-int find_dead(Region& r, DeadSet* out, bool* any) {
+int find_dead(Region& r, DeadSet* out) {
     const uint32_t n = r.process_slots();
     out->dead.assign(n, 0);
     out->gen.assign(n, 0);
-    *any = false;
     for (uint32_t i = 0; i < n; i++) {
         if (i == r.process->slot) continue;
         ProcessSlot& s = r.process_slot(i);
@@ -38,7 +40,6 @@ int find_dead(Region& r, DeadSet* out, bool* any) {
         if (!held) {
             out->dead[i] = 1;
             out->gen[i] = s.gen.load(std::memory_order_relaxed);
-            *any = true;
         }
     }
     return HSIPC_OK;
@@ -55,64 +56,104 @@ bool endpoint_owner_gone(Region& r, const EndpointSlot& e, const DeadSet& dead) 
     return s.state.load(std::memory_order_relaxed) != kProcessLive || s.gen.load(std::memory_order_relaxed) != gen;
 }
 
-// A buffer a dead sender had marked queued but maybe never published: free
-// it unless it sits in its endpoint's inbox. A receiver takes the buffer
-// (stores its owner word) before it frees the inbox slot (release), so "not
-// in the inbox" means never published or already taken, and in the latter
-// case our CAS fails.
-bool reclaim_unpublished(Region& r, uint32_t b, uint64_t w) {
-    uint32_t ep = owner_index(w);
-    uint32_t gen = owner_gen(w);
-    if (ep < r.max_endpoints()) {
-        EndpointSlot& e = r.endpoint_slot(ep);
-        if (e.state.load(std::memory_order_acquire) == kEndpointOpen && e.gen.load(std::memory_order_relaxed) == gen &&
-            inbox_contains(endpoint_inbox(r, ep, gen), b + 1)) {
-            return false;
-        }
-    }
-    return buffer_free_if(r, b, w);
-}
-
-}  // namespace
-
-int reap_locked(Region& r) {
-    DeadSet dead;
-    bool any;
-    int rc = find_dead(r, &dead, &any);
-    if (rc != HSIPC_OK) return rc;
-    int reclaimed = 0;
-    // Endpoints first, then buffers, then the slots: a reaper that dies
-    // half-way leaves the slots marked live, so the next reap redoes it all.
+// Marks every buffer that some open inbox names, in one pass over the rings.
+void mark_published(Region& r, std::vector<bool>* published) {
     for (uint32_t i = 0; i < r.max_endpoints(); i++) {
         EndpointSlot& e = r.endpoint_slot(i);
-        if (e.state.load(std::memory_order_acquire) == kEndpointFree) continue;
-        if (!endpoint_owner_gone(r, e, dead)) continue;
-        reclaimed += endpoint_close_locked(r, i) + 1;
+        if (e.state.load(std::memory_order_acquire) != kEndpointOpen) continue;
+        // Every entry, whatever its gen: a message that landed in a later
+        // incarnation than it was sent to still names its buffer here.
+        inbox_for_each_buffer(endpoint_inbox(r, i, e.gen.load(std::memory_order_relaxed)), [&](uint32_t content) {
+            if (content - 1 < r.layout.total_buffers) (*published)[content - 1] = true;
+        });
     }
-    if (!any) return reclaimed;
+}
+
+// Whether the process that sent a queued buffer is gone: dead now, or no
+// longer the one in its slot (dead and reaped earlier, or detached). A gone
+// sender will never take the buffer back; a live one might, mid-send.
+// Matching 17 bits of the gen errs towards "not gone" (a leak until that
+// slot's occupant goes too), never towards freeing a live sender's buffer.
+bool sender_gone(Region& r, const DeadSet& dead, uint64_t w) {
+    const uint32_t slot = queued_sender_slot(w);
+    if (slot >= r.process_slots() || dead.contains_slot(slot)) return true;
+    const uint32_t gen = slot == r.process->slot ? r.process->gen
+                                                 : r.process_slot(slot).gen.load(std::memory_order_relaxed);
+    if (slot != r.process->slot && r.process_slot(slot).state.load(std::memory_order_relaxed) != kProcessLive) {
+        return true;
+    }
+    return (gen & kQueuedSenderGenMask) != queued_sender_gen(w);
+}
+
+// Frees what gone processes hold: buffers they held, and buffers they had
+// marked queued that are in no inbox — never published (they died between
+// the two CASes of a send), or a message that landed in a later
+// incarnation of its endpoint and was passed over there. One pass over the
+// buffer headers finds the candidates, one over the open rings finds which
+// are published; each then goes with one CAS of the word it was found
+// with. Linear in the region's size.
+int reclaim_buffers(Region& r, const DeadSet& dead) {
+    int reclaimed = 0;
+    std::vector<uint32_t> unpublished_candidates;
     for (uint32_t b = 0; b < r.layout.total_buffers; b++) {
-        BufferHeader& h = r.buffer(b);
-        // acquire: a sender's sender_slot/gen stores precede its queued CAS.
-        uint64_t w = h.owner.load(std::memory_order_acquire);
+        uint64_t w = r.buffer(b).owner.load(std::memory_order_relaxed);
         switch (owner_kind(w)) {
             case kOwnerHeld:
                 if (dead.contains(owner_index(w), owner_gen(w)) && buffer_free_if(r, b, w)) reclaimed++;
                 break;
             case kOwnerQueued:
-                if (dead.contains(h.sender_slot.load(std::memory_order_relaxed),
-                                  h.sender_gen.load(std::memory_order_relaxed)) &&
-                    reclaim_unpublished(r, b, w)) {
-                    reclaimed++;
-                }
+                if (sender_gone(r, dead, w)) unpublished_candidates.push_back(b);
                 break;
             default:
                 break;
         }
     }
-    for (uint32_t i = 0; i < r.process_slots(); i++) {
-        if (dead.dead[i]) r.process_slot(i).state.store(kProcessFree, std::memory_order_release);
+    if (unpublished_candidates.empty()) return reclaimed;
+    // Scanned after the candidates were found: a gone sender publishes
+    // nothing more, and a receiver takes a buffer (stores its owner word)
+    // before it frees its slot (release; the scan acquires), so a candidate
+    // in no inbox now was never published or has been taken since, and then
+    // its word is no longer the gone sender's: the CAS below fails. A live
+    // process that takes such a buffer and sends it again writes its own
+    // slot into the word, so that cannot restore the word either.
+    std::vector<bool> published(r.layout.total_buffers, false);
+    mark_published(r, &published);
+    step(Step::kReapScanned);
+    for (uint32_t b : unpublished_candidates) {
+        if (published[b]) continue;  // its receiver will take it
+        uint64_t w = r.buffer(b).owner.load(std::memory_order_relaxed);
+        if (owner_kind(w) == kOwnerQueued && sender_gone(r, dead, w) && buffer_free_if(r, b, w)) reclaimed++;
     }
     return reclaimed;
+}
+
+}  // namespace
+
+int reap_locked(Region& r) {
+    try {
+        DeadSet dead;
+        int rc = find_dead(r, &dead);
+        if (rc != HSIPC_OK) return rc;
+        int reclaimed = 0;
+        // Endpoints first, then buffers, then the slots: a reaper that dies
+        // half-way leaves the slots marked live, so the next reap redoes it all.
+        for (uint32_t i = 0; i < r.max_endpoints(); i++) {
+            EndpointSlot& e = r.endpoint_slot(i);
+            const uint32_t state = e.state.load(std::memory_order_acquire);
+            if (state == kEndpointFree || state == kEndpointRetired) continue;
+            if (!endpoint_owner_gone(r, e, dead)) continue;
+            reclaimed += endpoint_close_locked(r, i) + 1;
+        }
+        // Always, not only when someone died now: a message passed over in
+        // a later incarnation may have been left by a sender reaped before.
+        reclaimed += reclaim_buffers(r, dead);
+        for (uint32_t i = 0; i < r.process_slots(); i++) {
+            if (dead.dead[i]) r.process_slot(i).state.store(kProcessFree, std::memory_order_release);
+        }
+        return reclaimed;
+    } catch (const std::bad_alloc&) {
+        return HSIPC_ENOMEM;
+    }
 }
 
 int reap(Region& r) {

@@ -33,7 +33,7 @@ int endpoint_info(Region& r, uint32_t slot, hsipc_endpoint_info* out) {
     hsipc_endpoint_info info{};
     info.struct_size = sizeof info;
     const uint32_t gen = e.gen.load(std::memory_order_relaxed);
-    info.id = make_endpoint_id(slot, gen);
+    info.id = endpoint_id(r, slot, gen);
     std::memcpy(info.name, e.name, HSIPC_NAME_MAX);  // the last byte stays NUL whatever the region holds
     const uint32_t owner = e.owner_slot.load(std::memory_order_relaxed);
     info.owner_pid = owner < r.process_slots() ? r.process_slot(owner).pid.load(std::memory_order_relaxed) : 0;

@@ -9,6 +9,7 @@
 
 #include "hsipc.h"
 #include "os.h"
+#include "step.h"
 
 namespace hsipc {
 
@@ -18,6 +19,16 @@ namespace hsipc {
 // waiting for this very CPU (both pinned to one, or a busy machine).
 constexpr int64_t kSpinNs = 50'000;
 constexpr int64_t kBusySpinNs = 5'000;
+
+// A sender that dies between publishing and waking leaves us asleep with a
+// message queued, and nothing in the kernel tells us of its death. So a
+// sleep is cut into slices, and we look again after each: the first after
+// 1 ms (a sender killed mid-send is most likely just then), doubling to
+// kMaxSleepSliceNs, which bounds how long such a message waits and costs an
+// idle receiver a few wake-ups a second. Live senders wake us at once, so
+// the slices cost nothing while messages flow.
+constexpr int64_t kFirstSleepSliceNs = 1'000'000;
+constexpr int64_t kMaxSleepSliceNs = 64'000'000;
 
 // Calls try_once() until it returns other than HSIPC_EAGAIN or timeout_ns
 // (> 0, or HSIPC_FOREVER) passes. try_once() must be cheap and must not
@@ -42,16 +53,21 @@ int wait_until(std::atomic<uint32_t>& sleeping, int64_t timeout_ns, TryOnce try_
         if (now >= spin_until) break;
         if (now >= busy_until) os::yield_cpu();
     }
+    int64_t slice_ns = kFirstSleepSliceNs;
     for (;;) {
         // Announce the sleep, then look once more: a sender publishes then
         // reads `sleeping`, we store `sleeping` then read the inbox; with
         // both seq_cst at least one of us sees the other's write, so a
         // message cannot slip by unseen.
         sleeping.store(1, std::memory_order_seq_cst);
+        step(Step::kSleepAnnounced);
         rc = try_once();
         if (rc != HSIPC_EAGAIN) break;
-        if (deadline >= 0 && os::monotonic_ns() >= deadline) break;
-        int err = os::futex_wait(reinterpret_cast<const uint32_t*>(&sleeping), 1, deadline);
+        const int64_t now = os::monotonic_ns();
+        if (deadline >= 0 && now >= deadline) break;
+        const int64_t slice_end = deadline >= 0 && deadline - now < slice_ns ? deadline : now + slice_ns;
+        if (slice_ns < kMaxSleepSliceNs) slice_ns *= 2;
+        int err = os::futex_wait(reinterpret_cast<const uint32_t*>(&sleeping), 1, slice_end);
         if (err != 0 && err != ETIMEDOUT && err != EAGAIN && err != EINTR) {
             sleeping.store(0, std::memory_order_relaxed);
             errno = err;

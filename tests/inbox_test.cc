@@ -24,6 +24,16 @@ public:
     std::atomic<uint32_t> tail{0};
     uint32_t head = 0;
 
+    int push(uint32_t content) {
+        uint32_t position;
+        return inbox_push(view_, tail, content, &position);
+    }
+    bool contains(uint32_t content) {
+        bool found = false;
+        inbox_for_each_buffer(view_, [&](uint32_t c) { found |= c == content; });
+        return found;
+    }
+
     int pop(uint32_t* content) {
         int rc = inbox_peek(view_, head, content);
         if (rc == HSIPC_OK) inbox_consume(view_, head++);
@@ -37,8 +47,8 @@ private:
 
 TEST(Inbox, HoldsExactlyCapacityInOrder) {
     Ring ring(8);
-    for (uint32_t i = 1; i <= 8; i++) ASSERT_OK(inbox_push(ring.view(), ring.tail, i));
-    EXPECT_STATUS(HSIPC_EFULL, inbox_push(ring.view(), ring.tail, 9));
+    for (uint32_t i = 1; i <= 8; i++) ASSERT_OK(ring.push(i));
+    EXPECT_STATUS(HSIPC_EFULL, ring.push(9));
     EXPECT_EQ(8u, inbox_count(ring.view()));
     uint32_t c;
     for (uint32_t i = 1; i <= 8; i++) {
@@ -52,13 +62,13 @@ TEST(Inbox, WrapsAroundManyLaps) {
     Ring ring(4);
     uint32_t c;
     for (uint32_t i = 1; i < 1000; i++) {
-        ASSERT_OK(inbox_push(ring.view(), ring.tail, i));
+        ASSERT_OK(ring.push(i));
         if (i % 3 == 0) {
             while (ring.pop(&c) == HSIPC_OK) {
             }
         }
         if (inbox_count(ring.view()) == 4) {
-            EXPECT_STATUS(HSIPC_EFULL, inbox_push(ring.view(), ring.tail, 1));
+            EXPECT_STATUS(HSIPC_EFULL, ring.push(1));
             ASSERT_OK(ring.pop(&c));
         }
     }
@@ -66,9 +76,9 @@ TEST(Inbox, WrapsAroundManyLaps) {
 
 TEST(Inbox, StaleTailHintOnlyCostsSteps) {
     Ring ring(8);
-    for (uint32_t i = 1; i <= 5; i++) ASSERT_OK(inbox_push(ring.view(), ring.tail, i));
+    for (uint32_t i = 1; i <= 5; i++) ASSERT_OK(ring.push(i));
     ring.tail.store(0);  // as if another sender wrote an older hint last
-    ASSERT_OK(inbox_push(ring.view(), ring.tail, 6));
+    ASSERT_OK(ring.push(6));
     uint32_t c;
     for (uint32_t i = 1; i <= 6; i++) {
         ASSERT_OK(ring.pop(&c));
@@ -78,9 +88,9 @@ TEST(Inbox, StaleTailHintOnlyCostsSteps) {
 
 TEST(Inbox, ScribbledTailHintAheadIsRecovered) {
     Ring ring(8);
-    ASSERT_OK(inbox_push(ring.view(), ring.tail, 1));
+    ASSERT_OK(ring.push(1));
     ring.tail.store(1000003);
-    ASSERT_OK(inbox_push(ring.view(), ring.tail, 2));
+    ASSERT_OK(ring.push(2));
     uint32_t c;
     ASSERT_OK(ring.pop(&c));
     EXPECT_EQ(1u, c);
@@ -90,29 +100,30 @@ TEST(Inbox, ScribbledTailHintAheadIsRecovered) {
 
 TEST(Inbox, ClosedInboxRefusesAndReturnsWhatWasQueued) {
     Ring ring(4);
-    ASSERT_OK(inbox_push(ring.view(), ring.tail, 7));
-    ASSERT_OK(inbox_push(ring.view(), ring.tail, 9));
+    ASSERT_OK(ring.push(7));
+    ASSERT_OK(ring.push(9));
     std::vector<uint32_t> drained;
     inbox_close(ring.view(), [&](uint32_t c) { drained.push_back(c); });
     EXPECT_EQ((std::vector<uint32_t>{7, 9}), drained);
-    EXPECT_STATUS(HSIPC_EPEER, inbox_push(ring.view(), ring.tail, 1));
-    EXPECT_FALSE(inbox_contains(ring.view(), 7));
+    EXPECT_STATUS(HSIPC_EPEER, ring.push(1));
+    EXPECT_FALSE(ring.contains(7));
 }
 
 TEST(Inbox, OtherGenerationIsAnotherEndpoint) {
     Ring ring(4, 5);
     InboxView stale = ring.view();
     stale.gen = 4;  // a sender holding an id from before a reopen
-    EXPECT_STATUS(HSIPC_EPEER, inbox_push(stale, ring.tail, 1));
+    uint32_t position;
+    EXPECT_STATUS(HSIPC_EPEER, inbox_push(stale, ring.tail, 1, &position));
     EXPECT_EQ(0u, inbox_count(ring.view()));
 }
 
 TEST(Inbox, DamagedEntryIsReportedThenSkipped) {
     Ring ring(4);
-    ASSERT_OK(inbox_push(ring.view(), ring.tail, 1));
+    ASSERT_OK(ring.push(1));
     ring.slot(1).store(entry_word(77, 5, 3));  // a wrong position: scribbled
     // A sender cannot get past an entry no protocol step makes...
-    EXPECT_STATUS(HSIPC_ECORRUPT, inbox_push(ring.view(), ring.tail, 2));
+    EXPECT_STATUS(HSIPC_ECORRUPT, ring.push(2));
     uint32_t c;
     ASSERT_OK(ring.pop(&c));
     EXPECT_EQ(1u, c);
@@ -120,7 +131,7 @@ TEST(Inbox, DamagedEntryIsReportedThenSkipped) {
     EXPECT_STATUS(HSIPC_ECORRUPT, ring.pop(&c));
     ASSERT_TRUE(inbox_skip_damaged(ring.view(), ring.head));
     ring.head++;
-    ASSERT_OK(inbox_push(ring.view(), ring.tail, 2));
+    ASSERT_OK(ring.push(2));
     ASSERT_OK(ring.pop(&c));
     EXPECT_EQ(2u, c);
 }
@@ -129,12 +140,12 @@ TEST(Inbox, HintManyLapsStaleJumpsToTheTail) {
     Ring ring(4);
     uint32_t c;
     for (uint32_t i = 1; i <= 40; i++) {
-        ASSERT_OK(inbox_push(ring.view(), ring.tail, i));
+        ASSERT_OK(ring.push(i));
         ASSERT_OK(ring.pop(&c));
     }
-    ASSERT_OK(inbox_push(ring.view(), ring.tail, 41));
+    ASSERT_OK(ring.push(41));
     ring.tail.store(3);  // ten laps behind, as a long-preempted sender leaves it
-    ASSERT_OK(inbox_push(ring.view(), ring.tail, 42));
+    ASSERT_OK(ring.push(42));
     ASSERT_OK(ring.pop(&c));
     EXPECT_EQ(41u, c);
     ASSERT_OK(ring.pop(&c));
@@ -143,11 +154,11 @@ TEST(Inbox, HintManyLapsStaleJumpsToTheTail) {
 
 TEST(Inbox, ContainsFindsQueuedContentOnly) {
     Ring ring(4);
-    ASSERT_OK(inbox_push(ring.view(), ring.tail, 42));
-    EXPECT_TRUE(inbox_contains(ring.view(), 42));
+    ASSERT_OK(ring.push(42));
+    EXPECT_TRUE(ring.contains(42));
     uint32_t c;
     ASSERT_OK(ring.pop(&c));
-    EXPECT_FALSE(inbox_contains(ring.view(), 42));
+    EXPECT_FALSE(ring.contains(42));
 }
 
 TEST(Inbox, ConcurrentSendersKeepTheirOwnOrder) {
@@ -158,7 +169,7 @@ TEST(Inbox, ConcurrentSendersKeepTheirOwnOrder) {
         senders.emplace_back([&, s] {
             for (uint32_t i = 0; i < kPerSender;) {
                 // content: sender in the top bits, sequence below (+1: never 0)
-                int rc = inbox_push(ring.view(), ring.tail, (s << 20 | i) + 1);
+                int rc = ring.push((s << 20 | i) + 1);
                 if (rc == HSIPC_OK) {
                     i++;
                 } else {
@@ -296,8 +307,9 @@ TEST(PollMany, BatchStopsBeforeADamagedEntry) {
         ASSERT_OK(hsipc_send_offset(ep, hsipc_endpoint_id(ep), off, 4));
     }
     auto& region = *reinterpret_cast<hsipc::Region*>(r);
-    const uint32_t index = (hsipc_endpoint_id(ep) & 0x1fff) - 1;
-    region.ring(index)[1].store(hsipc::entry_word(999, hsipc_endpoint_id(ep) >> 13, 1));  // scribbled
+    const uint32_t bits = region.layout.id_index_bits;
+    const uint32_t index = (hsipc_endpoint_id(ep) & ((1u << bits) - 1)) - 1;
+    region.ring(index)[1].store(hsipc::entry_word(999, hsipc_endpoint_id(ep) >> bits, 1));  // scribbled
     hsipc_msg msgs[8];
     size_t count;
     ASSERT_OK(hsipc_poll_many(ep, msgs, 8, 0, &count));
@@ -434,8 +446,9 @@ TEST_F(PollBatch, WaitsForTheFirstMessageLikePollMany) {
 TEST_F(PollBatch, DamagedHeadIsReportedWithoutLingering) {
     send_numbered(0, 2);
     auto& region = *reinterpret_cast<hsipc::Region*>(r_);
-    const uint32_t index = (hsipc_endpoint_id(ep_) & 0x1fff) - 1;
-    region.ring(index)[0].store(hsipc::entry_word(999, hsipc_endpoint_id(ep_) >> 13, 1));  // scribbled
+    const uint32_t bits = region.layout.id_index_bits;
+    const uint32_t index = (hsipc_endpoint_id(ep_) & ((1u << bits) - 1)) - 1;
+    region.ring(index)[0].store(hsipc::entry_word(999, hsipc_endpoint_id(ep_) >> bits, 1));  // scribbled
     const auto start = std::chrono::steady_clock::now();
     EXPECT_STATUS(HSIPC_ECORRUPT, hsipc_poll_batch(ep_, msgs_, 8, 0, kMinute, &count_));
     EXPECT_LT(seconds_since(start), 30.0);

@@ -16,10 +16,22 @@ StoredConfig stored_defaults() {
 }
 
 TEST(Layout, OwnerWordsRoundTrip) {
-    uint64_t w = owner_word(kOwnerQueued, 4095, 0xfffffffe);
-    EXPECT_EQ(kOwnerQueued, owner_kind(w));
+    uint64_t w = owner_word(kOwnerHeld, 4095, 0xfffffffe);
+    EXPECT_EQ(kOwnerHeld, owner_kind(w));
     EXPECT_EQ(4095u, owner_index(w));
     EXPECT_EQ(0xfffffffeu, owner_gen(w));
+    // A queued word keeps the whole destination id, the sender's slot and
+    // the low 17 bits of its gen.
+    w = queued_word(0xfedcba98, kMaxEndpoints - 1, 0xabcdef12);
+    EXPECT_EQ(kOwnerQueued, owner_kind(w));
+    EXPECT_TRUE(queued_to(w, 0xfedcba98));
+    EXPECT_FALSE(queued_to(w, 0xfedcba99));
+    EXPECT_EQ(0xfedcba98u, queued_destination(w));
+    EXPECT_EQ(kMaxEndpoints - 1, queued_sender_slot(w));
+    EXPECT_EQ(0xabcdef12u & kQueuedSenderGenMask, queued_sender_gen(w));
+    // The same buffer re-sent to the same endpoint by another process is
+    // another word: what lets a reaper's CAS for a dead sender fail.
+    EXPECT_NE(w, queued_word(0xfedcba98, 0, 0xabcdef12));
     EXPECT_EQ(kOwnerFree, owner_kind(0));
     // A held word is never the free word, whatever the slot and gen.
     EXPECT_NE(uint64_t(kOwnerFree), owner_word(kOwnerHeld, 0, 0));
@@ -31,17 +43,31 @@ TEST(Layout, EntriesRoundTrip) {
     EXPECT_EQ(0x34u, entry_gen(e));
     EXPECT_EQ(77u, entry_content(e));
     EXPECT_EQ(kEntryClosed, entry_content(entry_word(1, 1, kEntryClosed)));
-    // The largest buffer index + 1 must stay below the closed marker.
-    EXPECT_LT(kMaxTotalBuffers, uint64_t(kEntryClosed));
+    // The largest buffer index + 1 must stay below the markers.
+    EXPECT_LT(kMaxTotalBuffers, uint64_t(kEntrySkip));
+    EXPECT_TRUE(entry_names_buffer(uint32_t(kMaxTotalBuffers)));
+    EXPECT_FALSE(entry_names_buffer(0));
+    EXPECT_FALSE(entry_names_buffer(kEntrySkip));
+    EXPECT_FALSE(entry_names_buffer(kEntryClosed));
 }
 
 TEST(Layout, EndpointIdsAreNeverZeroAndCarryGen) {
-    EXPECT_NE(0u, make_endpoint_id(0, 1));
-    hsipc_id a = make_endpoint_id(kMaxEndpoints - 1, kEndpointGenMask);
-    EXPECT_EQ(kMaxEndpoints, a & ((1u << kEndpointIndexBits) - 1));
-    EXPECT_EQ(kEndpointGenMask, a >> kEndpointIndexBits);
-    EXPECT_NE(make_endpoint_id(3, 1), make_endpoint_id(3, next_endpoint_gen(1)));
-    EXPECT_EQ(1u, next_endpoint_gen(kEndpointGenMask));  // wraps past 0
+    // The index field is just wide enough for max_endpoints: the gen gets
+    // the rest of the 32 bits.
+    EXPECT_EQ(1u, id_index_bits_for(1));
+    EXPECT_EQ(7u, id_index_bits_for(64));
+    EXPECT_EQ(7u, id_index_bits_for(127));
+    EXPECT_EQ(8u, id_index_bits_for(128));
+    EXPECT_EQ(13u, id_index_bits_for(kMaxEndpoints));
+    for (uint32_t max : {1u, 64u, 100u, kMaxEndpoints}) {
+        const uint32_t bits = id_index_bits_for(max);
+        EXPECT_NE(0u, make_endpoint_id(bits, 0, 1));
+        const hsipc_id a = make_endpoint_id(bits, max - 1, endpoint_gen_max(bits));
+        EXPECT_EQ(max, a & ((1u << bits) - 1));
+        EXPECT_EQ(endpoint_gen_max(bits), a >> bits);
+        EXPECT_NE(make_endpoint_id(bits, 3, 1), make_endpoint_id(bits, 3, 2));
+    }
+    EXPECT_EQ((1u << 25) - 1, endpoint_gen_max(7));
 }
 
 TEST(Layout, SectionsAreOrderedAlignedAndInside) {

@@ -188,7 +188,8 @@ TEST(MultiProcess, BlockingPollIsWokenByAnotherProcess) {
         }
         // Wait until the receiver has announced that it sleeps, so the wake
         // path (not the spin) is what this test exercises.
-        auto& sleeping = reinterpret_cast<hsipc::Region*>(c)->endpoint_slot((to & 0x1fff) - 1).sleeping;
+        const auto& region = *reinterpret_cast<hsipc::Region*>(c);
+        auto& sleeping = region.endpoint_slot((to & ((1u << region.layout.id_index_bits) - 1)) - 1).sleeping;
         for (int i = 0; i < 10000 && sleeping.load() == 0; i++) usleep(1000);
         if (sleeping.load() == 0) return 5;
         hsipc_off off;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "region.h"
 #include "test_util.h"
 
 namespace {
@@ -303,16 +304,21 @@ TEST(NamingEndpoints, MadeUpIdsAreRefused) {
     ASSERT_NE(nullptr, p);
     std::memcpy(p, "payload", 8);
 
+    // Ids carry the slot + 1 in just enough bits for max_endpoints (8
+    // here: 4 bits), the gen above.
+    const uint32_t bits = reinterpret_cast<hsipc::Region*>(r.get())->layout.id_index_bits;
+    ASSERT_EQ(4u, bits);
+    const uint32_t index_mask = (1u << bits) - 1;
     std::vector<hsipc_id> fakes = {
         0,
         0xFFFFFFFFu,
         12345,
-        1,                     // slot 0, generation 0
-        live_id & 0x1FFFu,     // the live slot, generation 0
-        live_id + (1u << 13),  // the live slot, the next generation
-        (1u << 13) | 8,        // slot 7 (free), generation 1
-        (1u << 13) | 9,        // slot 8: past max_endpoints (8)
-        (1u << 13) | 0x1FFF,
+        1,                          // slot 0, generation 0
+        live_id & index_mask,       // the live slot, generation 0
+        live_id + (1u << bits),     // the live slot, the next generation
+        (1u << bits) | 8,           // slot 7 (free), generation 1
+        (1u << bits) | 9,           // slot 8: past max_endpoints (8)
+        (1u << bits) | index_mask,  // slot 14
     };
     for (hsipc_id fake : fakes) {
         ASSERT_NE(live_id, fake);

@@ -255,7 +255,7 @@ class RegionFileTest(RegionTest):
         self.attach(hsipc.Config(pools=[(64, 4)])).detach()
         with open(self.path(), "r+b") as f:
             f.seek(8)  # docs/region-format.md: u32 layout version at offset 8
-            f.write((2).to_bytes(4, "little"))
+            f.write((999).to_bytes(4, "little"))  # no layout has this version
         with self.assertRaisesStatus(hsipc.VersionMismatch, Status.EVERSION):
             hsipc.attach(self.name)
 
