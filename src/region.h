@@ -30,6 +30,10 @@ struct Region {
     // Where this handle's next allocation scan starts, per pool. Relaxed
     // atomics: only a hint, but several threads may share the handle.
     std::atomic<uint32_t> alloc_cursor[HSIPC_MAX_POOLS] = {};
+    // Allocations failed in a row, and when a failed one may next reap
+    // (CLOCK_MONOTONIC ns): see reap_due in pool.cc.
+    std::atomic<uint32_t> failed_allocs{0};
+    std::atomic<int64_t> next_alloc_reap_ns{0};
     std::mutex endpoints_mutex;
     std::vector<Endpoint*> endpoints;  // opened through this handle
 
@@ -59,8 +63,7 @@ struct Endpoint {
     hsipc_id id;
     uint32_t head;  // next position to take; private, since one thread polls
     // Worked out once at open, not on every poll:
-    InboxView inbox;       // endpoint_inbox(*region, index, gen)
-    uint64_t queued_word;  // owner word of a buffer queued to this endpoint
+    InboxView inbox;  // endpoint_inbox(*region, index, gen)
 };
 
 bool valid_name(const char* name);
