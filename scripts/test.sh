@@ -23,7 +23,7 @@ need_packages cmake:cmake ninja:ninja-build g++:g++ gcc:gcc \
 configure_and_build() {
     local dir=$1
     shift
-    configure "$dir" -DCMAKE_BUILD_TYPE=Debug -DHSIPC_BUILD_TESTS=ON "$@" >/dev/null
+    configure "$dir" -DCMAKE_BUILD_TYPE=Debug -DHSIPC_BUILD_TESTS=ON -DHSIPC_WERROR=ON "$@" >/dev/null
     cmake --build "$dir" -j "$(nproc)" >"$dir/build.log" 2>&1 || { cat "$dir/build.log"; exit 1; }
     echo "built $(basename "$dir")"
 }
@@ -82,6 +82,18 @@ if ((!quick)); then
     # The Debian packages, installed into a scratch root, and a consumer
     # built against them as C and C++ via pkg-config and find_package.
     "$root/tests/install/run.sh"
+fi
+
+if ((!quick)); then
+    # What a user or packager gets: Release with every option at its default
+    # (-U drops whatever an older tree left in the cache), so no -Werror.
+    # Only the library and the hsipc command, to keep it cheap.
+    plain="$root/build-plain"
+    mkdir -p "$plain"
+    { configure "$plain" -U 'HSIPC_*' -DCMAKE_BUILD_TYPE=Release &&
+        cmake --build "$plain" -j "$(nproc)" --target hsipc hsipc_cli; } >"$plain/build.log" 2>&1 ||
+        { cat "$plain/build.log"; echo "plain Release build (default options): FAILED"; exit 1; }
+    echo "plain Release build (default options): library and tools built"
 fi
 
 configure_and_build "$root/build-test"
