@@ -73,6 +73,7 @@ int inbox_push(const InboxView& inbox, std::atomic<uint32_t>& tail_hint, uint32_
             // (pairs with the receiver's store-then-recheck in wait.h).
             if (slot.compare_exchange_strong(e, entry_word(pos, gen, content), std::memory_order_seq_cst,
                                              std::memory_order_acquire)) {
+                step(Step::kPushClaimed);
                 // A hint only: a racing sender may store an older value
                 // after ours, which costs a later sender a jump or two. Stored
                 // unconditionally, so a hint left too far ahead heals at once.

@@ -109,6 +109,7 @@ int reclaim_buffers(Region& r, const DeadSet& dead) {
         }
     }
     if (unpublished_candidates.empty()) return reclaimed;
+    step(Step::kReapCandidates);
     // Scanned after the candidates were found: a gone sender publishes
     // nothing more, and a receiver takes a buffer (stores its owner word)
     // before it frees its slot (release; the scan acquires), so a candidate

@@ -22,7 +22,9 @@ enum class Step : uint8_t {
     kSendQueued,     // send: owner word now queued, not yet published
     kSendPublished,  // send: the entry is in the inbox, the wake not yet done
     kPushLook,       // inbox_push: about to read a ring slot
+    kPushClaimed,    // inbox_push: the CAS published, the hint not yet stored
     kTakeLook,       // receive: read the entry, about to read the owner word
+    kReapCandidates, // reap: candidates found, rings not yet scanned
     kReapScanned,    // reap: rings scanned, about to free unpublished buffers
     kSleepAnnounced, // wait: `sleeping` set, about to look once more
 };
