@@ -7,10 +7,15 @@
 // dead endpoint's name is free, and the inbox still delivers in order.
 #include <sys/ptrace.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include "region.h"
 #include "test_util.h"
 
 namespace {
@@ -20,7 +25,8 @@ using hsipc_test::ScopedName;
 constexpr uint64_t kPattern = 0x5eedf00dcafe0000ull;
 constexpr size_t kMessageWords = 8;
 
-enum class Op { kCreate, kAttach, kEndpointOpen, kAlloc, kSend, kPoll, kRelease };
+// kSendToSleeper: a send whose receiver sleeps in hsipc_poll(HSIPC_FOREVER).
+enum class Op { kCreate, kAttach, kEndpointOpen, kAlloc, kSend, kSendToSleeper, kPoll, kRelease };
 
 const char* op_name(Op op) {
     switch (op) {
@@ -29,6 +35,7 @@ const char* op_name(Op op) {
         case Op::kEndpointOpen: return "hsipc_endpoint_open";
         case Op::kAlloc: return "hsipc_alloc";
         case Op::kSend: return "hsipc_send_offset";
+        case Op::kSendToSleeper: return "hsipc_send_to_sleeper";
         case Op::kPoll: return "hsipc_poll";
         case Op::kRelease: return "hsipc_release";
     }
@@ -50,7 +57,8 @@ std::string created_name(const std::string& region) { return region + "-new"; }
     if (op != Op::kAttach && op != Op::kCreate) {
         if (hsipc_attach(region.c_str(), nullptr, &r)) _exit(91);
         if (op != Op::kEndpointOpen) {
-            if (hsipc_endpoint_open(r, "tx", &ep) || hsipc_lookup(r, "rx", &rx)) _exit(92);
+            const char* to = op == Op::kSendToSleeper ? "sleeper" : "rx";
+            if (hsipc_endpoint_open(r, "tx", &ep) || hsipc_lookup(r, to, &rx)) _exit(92);
             for (int i = 0; i < 2; i++) {
                 if (hsipc_alloc(r, 64, &off)) _exit(93);  // held when it dies
             }
@@ -69,7 +77,8 @@ std::string created_name(const std::string& region) { return region + "-new"; }
         case Op::kAttach: rc = hsipc_attach(region.c_str(), nullptr, &r); break;
         case Op::kEndpointOpen: rc = hsipc_endpoint_open(r, "tx", &ep); break;
         case Op::kAlloc: rc = hsipc_alloc(r, 64, &off); break;
-        case Op::kSend: rc = hsipc_send_offset(ep, rx, off, kMessageWords * 8); break;
+        case Op::kSend:
+        case Op::kSendToSleeper: rc = hsipc_send_offset(ep, rx, off, kMessageWords * 8); break;
         case Op::kPoll: rc = hsipc_poll(ep, &msg, 0); break;
         case Op::kRelease: rc = hsipc_release(r, off); break;
     }
@@ -184,6 +193,80 @@ std::string check_after_kill(hsipc_region* r, hsipc_endpoint* rx, hsipc_endpoint
     return "";
 }
 
+// A receiver asleep in hsipc_poll(HSIPC_FOREVER) on its own thread, for
+// the duration of one kill: it must get a message whose sender died after
+// publishing it, however far the sender got, without anyone waking it.
+class Sleeper {
+public:
+    Sleeper(hsipc_region* r, hsipc_endpoint* ep, hsipc_endpoint* control) : r_(r), ep_(ep), control_(control) {
+        thread_ = std::thread([this] {
+            for (;;) {
+                hsipc_msg msg;
+                if (hsipc_poll(ep_, &msg, HSIPC_FOREVER) != HSIPC_OK) {
+                    problem_ = "the sleeper's poll failed";
+                    return;
+                }
+                const bool stop = msg.length == 1;
+                if (!stop) problem_ += check_message(msg);
+                hsipc_release(r_, msg.off);
+                if (stop) return;
+                received_.fetch_add(1);
+            }
+        });
+        // Asleep in the futex, not still spinning, before the send starts.
+        const auto& region = *reinterpret_cast<hsipc::Region*>(r);
+        const hsipc_id id = hsipc_endpoint_id(ep);
+        const auto& sleeping = region.endpoint_slot((id & ((1u << region.layout.id_index_bits) - 1)) - 1).sleeping;
+        for (int i = 0; i < 5000 && sleeping.load() == 0; i++) usleep(100);
+        usleep(200);
+    }
+    // After the kill: what is wrong, or "".
+    std::string finish() {
+        // A published message must reach the sleeper within a bounded time
+        // (its sleep is cut into slices of at most 64 ms).
+        for (int i = 0; i < 2000 && queued() > 0; i++) usleep(1000);
+        std::string problem;
+        if (queued() > 0) problem = "a message waits in the inbox of a receiver that sleeps on";
+        hsipc_off off;
+        if (hsipc_alloc(r_, 1, &off) != HSIPC_OK ||
+            hsipc_send_offset(control_, hsipc_endpoint_id(ep_), off, 1) != HSIPC_OK) {
+            problem += "cannot stop the sleeper";
+            thread_.detach();
+            return problem;
+        }
+        thread_.join();
+        if (received_.load() > 1) problem += "more than one message arrived";
+        return problem + problem_;
+    }
+
+private:
+    static std::string check_message(const hsipc_msg& msg) {
+        const auto* words = static_cast<const uint64_t*>(msg.data);
+        if (msg.length != kMessageWords * 8) return "a partial message arrived";
+        for (size_t i = 0; i < kMessageWords; i++) {
+            if (words[i] != kPattern + i) return "a message arrived with wrong content";
+        }
+        return "";
+    }
+    uint32_t queued() {
+        const hsipc_id id = hsipc_endpoint_id(ep_);
+        const auto& region = *reinterpret_cast<hsipc::Region*>(r_);
+        hsipc_endpoint_info info;
+        info.struct_size = sizeof info;
+        if (hsipc_region_endpoint_info(r_, (id & ((1u << region.layout.id_index_bits) - 1)) - 1, &info) != HSIPC_OK) {
+            return 0;
+        }
+        return info.queued;
+    }
+
+    hsipc_region* r_;
+    hsipc_endpoint* ep_;
+    hsipc_endpoint* control_;
+    std::thread thread_;
+    std::atomic<int> received_{0};
+    std::string problem_;
+};
+
 // Single-steps one operation may spend in all (ptrace steps cost tens of
 // microseconds on a VM); HSIPC_CRASH_STEPS=0 means every instruction of
 // every operation, however long that takes.
@@ -207,38 +290,47 @@ Figures kill_everywhere(Op op) {
     ScopedName name("crash-points");
     hsipc_config cfg = hsipc_test::small_config(16, 4, 8, 8);
     hsipc_region* r;
-    hsipc_endpoint *rx, *control;
+    hsipc_endpoint *rx, *control, *sleeper;
     if (hsipc_attach(name.c_str(), &cfg, &r) || hsipc_endpoint_open(r, "rx", &rx) ||
-        hsipc_endpoint_open(r, "control", &control)) {
+        hsipc_endpoint_open(r, "control", &control) || hsipc_endpoint_open(r, "sleeper", &sleeper)) {
         ADD_FAILURE() << "setup";
         return f;
     }
     const uint32_t all_buffers = free_buffers(r);
+    // Runs the operation in a child killed after `steps` instructions (and
+    // a sleeping receiver beside it, for kSendToSleeper); how many it ran,
+    // and what is wrong afterwards.
+    auto kill_after = [&](long steps, std::string* problem) -> long {
+        std::unique_ptr<Sleeper> asleep;
+        if (op == Op::kSendToSleeper) asleep = std::make_unique<Sleeper>(r, sleeper, control);
+        pid_t pid = start_child(op, name.c_str());
+        if (pid < 0) {
+            *problem = "child did not stop";
+            if (asleep) asleep->finish();
+            return -1;
+        }
+        const long done = step(pid, steps);
+        kill_child(pid);
+        *problem = asleep ? asleep->finish() : "";
+        if (problem->empty() && op == Op::kCreate) *problem = check_created(name.c_str());
+        if (problem->empty()) *problem = check_after_kill(r, rx, control, all_buffers);
+        return done;
+    };
     // How many instructions the whole operation takes.
-    pid_t pid = start_child(op, name.c_str());
-    if (pid < 0) {
-        ADD_FAILURE() << "child did not stop";
+    std::string problem;
+    f.instructions = kill_after(10'000'000, &problem);
+    if (f.instructions < 0) {
+        ADD_FAILURE() << problem;
         return f;
     }
-    f.instructions = step(pid, 10'000'000);
-    kill_child(pid);
-    auto check = [&] {
-        std::string problem = op == Op::kCreate ? check_created(name.c_str()) : "";
-        return problem.empty() ? check_after_kill(r, rx, control, all_buffers) : problem;
-    };
-    std::string problem = check();
     if (!problem.empty()) ADD_FAILURE() << op_name(op) << " completed, then: " << problem;
     const long stride = stride_for(f.instructions);
     for (long k = 0; k <= f.instructions; k += stride) {
-        pid = start_child(op, name.c_str());
-        if (pid < 0) {
-            ADD_FAILURE() << "child did not stop";
+        if (kill_after(k, &problem) < 0) {
+            ADD_FAILURE() << problem;
             break;
         }
-        step(pid, k);
-        kill_child(pid);
         f.kills++;
-        problem = check();
         if (!problem.empty()) {
             f.failures++;
             ADD_FAILURE() << op_name(op) << " killed after " << k << " of " << f.instructions
@@ -260,8 +352,8 @@ TEST_P(CrashPoints, KilledAtEveryInstructionCostsNothing) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Operations, CrashPoints,
-                         ::testing::Values(Op::kCreate, Op::kAttach, Op::kEndpointOpen, Op::kAlloc, Op::kSend, Op::kPoll,
-                                           Op::kRelease),
+                         ::testing::Values(Op::kCreate, Op::kAttach, Op::kEndpointOpen, Op::kAlloc, Op::kSend,
+                                           Op::kSendToSleeper, Op::kPoll, Op::kRelease),
                          [](const ::testing::TestParamInfo<Op>& info) {
                              std::string n = op_name(info.param);
                              return n.substr(6);  // without "hsipc_"
