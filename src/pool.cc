@@ -47,10 +47,11 @@ bool claim(Region& r, size_t size, hsipc_off* off) {
 // pool is usually empty because a live consumer is behind, not because a
 // holder died. Reaping on every failure would cost the region lock and a
 // system call per process slot each time, exactly when the system is
-// loaded. So a handle reaps on each of the first kEagerReaps failures in a
-// row (a caller that fails, sees a holder die and asks again finds its
-// buffers at once), then at most every kAllocReapIntervalNs (a caller
-// spinning on HSIPC_ENOMEM finds them that much later).
+// loaded. So a handle looks for the dead (without the lock) on each of the
+// first kEagerReaps failures in a row (a caller that fails, sees a holder
+// die and asks again finds its buffers at once), then at most every
+// kAllocReapIntervalNs (a caller spinning on HSIPC_ENOMEM finds them that
+// much later), and takes the lock to reap only when someone died.
 constexpr uint32_t kEagerReaps = 8;
 constexpr int64_t kAllocReapIntervalNs = 5'000'000;
 
@@ -75,7 +76,7 @@ int pool_alloc(Region& r, size_t size, hsipc_off* out) {
         r.held_count->fetch_sub(1, std::memory_order_relaxed);
         return HSIPC_ENOMEM;  // reaping others would not help
     }
-    if (!claim(r, size, out) && !(reap_due(r) && reap(r) > 0 && claim(r, size, out))) {
+    if (!claim(r, size, out) && !(reap_due(r) && anyone_dead(r) && reap(r) > 0 && claim(r, size, out))) {
         count_held(r, -1);
         return HSIPC_ENOMEM;
     }

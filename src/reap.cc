@@ -157,6 +157,19 @@ int reap_locked(Region& r) {
     }
 }
 
+bool anyone_dead(Region& r) {
+    for (uint32_t i = 0; i < r.process_slots(); i++) {
+        if (i == r.process->slot) continue;
+        // A slot being claimed is locked before it is marked live, and one
+        // being freed is marked free before its lock goes: a live mark on an
+        // unlocked byte is a death (or a scribble, which the reap sorts out).
+        if (r.process_slot(i).state.load(std::memory_order_acquire) != kProcessLive) continue;
+        bool held;
+        if (os::byte_locked_elsewhere(r.process->lock_fd, kProcessLockByte0 + i, &held) != 0 || !held) return true;
+    }
+    return false;
+}
+
 int reap(Region& r) {
     RegionLock lock(r);
     if (lock.status() != HSIPC_OK) return lock.status();

@@ -12,4 +12,9 @@ int reap_locked(Region& r);
 // Takes the region lock and reaps.
 int reap(Region& r);
 
+// Whether some process marked live has died, asked without the region
+// lock: one system call per live process, none of the lock's. True on
+// error, so the caller reaps (and reports) rather than miss a death.
+bool anyone_dead(Region& r);
+
 }  // namespace hsipc

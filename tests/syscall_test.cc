@@ -108,7 +108,47 @@ HSIPC_CHILD(stream) {
     return 0;
 }
 
-// Runs `child` (pingpong or stream) for `messages` under `strace -f -c` and
+// --child=pressure NAME COUNT: a live process holds every buffer (a pool
+// of 1,024), and this one fails COUNT allocations; then the holder is
+// killed and an alloc loop must get a buffer within a second.
+HSIPC_CHILD(pressure) {
+    if (args.size() != 2) return 100;
+    const char* name = args[0].c_str();
+    const long count = std::stol(args[1]);
+    hsipc_config cfg = hsipc_test::small_config(1024, 1, 8, 4);
+    cfg.pool_count = 1;
+    hsipc_region* r;
+    if (hsipc_attach(name, &cfg, &r)) return 1;
+    int ready[2];
+    if (pipe(ready) != 0) return 2;
+    pid_t holder = fork();
+    if (holder == 0) {
+        hsipc_region* c;
+        if (hsipc_attach(name, nullptr, &c)) _exit(1);
+        hsipc_off off;
+        while (hsipc_alloc(c, 1, &off) == HSIPC_OK) {
+        }
+        (void)!write(ready[1], "r", 1);
+        pause();
+        _exit(0);
+    }
+    char c;
+    if (read(ready[0], &c, 1) != 1) return 3;
+    hsipc_off off;
+    for (long i = 0; i < count; i++) {
+        if (hsipc_alloc(r, 64, &off) != HSIPC_ENOMEM) return 4;
+    }
+    kill(holder, SIGKILL);
+    waitpid(holder, nullptr, 0);
+    int rc = HSIPC_ENOMEM;
+    for (int i = 0; i < 1000 && (rc = hsipc_alloc(r, 64, &off)) == HSIPC_ENOMEM; i++) usleep(1000);
+    if (rc != HSIPC_OK) return 5;
+    hsipc_detach(r);
+    hsipc_unlink(name);
+    return 0;
+}
+
+// Runs `child` (pingpong, stream or pressure) for `messages` under `strace -f -c` and
 // returns the total count of system calls, or -1.
 long traced_syscalls(const char* child, long messages) {
     hsipc_test::ScopedName name("syscalls");
@@ -151,6 +191,25 @@ TEST(Syscalls, StreamedBatchesMakeNoSystemCalls) {
     ASSERT_GT(many, 0) << "strace run failed";
     std::printf("system calls: %ld streaming 1,000 messages, %ld streaming 100,000\n", few, many);
     EXPECT_LT(many, few + 200) << "system calls grow with the number of messages";
+}
+
+}  // namespace
+
+namespace {
+
+// Back-pressure: a producer spinning on HSIPC_ENOMEM while a live consumer
+// holds the pool must not hammer the kernel (each failure used to reap: the
+// region lock and a check per process), and still gets a buffer soon after
+// a holder dies.
+TEST(Syscalls, FailedAllocsUnderBackPressureMakeFewSystemCalls) {
+    if (std::system("strace -V >/dev/null 2>&1") != 0) GTEST_SKIP() << "strace is not installed (apt-get install strace)";
+    long few = traced_syscalls("pressure", 1000);
+    long many = traced_syscalls("pressure", 100000);
+    ASSERT_GT(few, 0) << "strace run failed (or no buffer after the holder died)";
+    ASSERT_GT(many, 0) << "strace run failed (or no buffer after the holder died)";
+    std::printf("system calls: %ld for 1,000 failed allocs, %ld for 100,000 (%.4f per failure)\n", few, many,
+                double(many - few) / 99000.0);
+    EXPECT_LT(many - few, 990) << "more than 0.01 system calls per failed alloc";
 }
 
 }  // namespace
