@@ -13,6 +13,18 @@ int32_t seq_diff(uint32_t a, uint32_t b) { return int32_t(a - b); }
 // ring could keep an honest sender looping this long.
 constexpr uint32_t kMaxPushSteps = 1u << 24;
 
+// Whether position p is taken: its slot holds a message (or skip marker)
+// for p, or has moved past p (consumed). A slot still showing an earlier
+// lap, or "empty for p", is not. Closed or another gen's counts as taken:
+// the caller's next look at a slot reports that.
+bool taken(const InboxView& inbox, uint32_t p) {
+    step(Step::kPushLook);
+    const uint64_t e = inbox.slots[p & (inbox.capacity - 1)].load(std::memory_order_acquire);
+    if (entry_gen(e) != (inbox.gen & 0xff) || entry_content(e) == kEntryClosed) return true;
+    const int32_t d = seq_diff(entry_seq(e), p);
+    return d > 0 || (d == 0 && entry_content(e) != 0);
+}
+
 }  // namespace
 
 void inbox_reset(const InboxView& inbox) {
@@ -51,20 +63,23 @@ int inbox_push(const InboxView& inbox, std::atomic<uint32_t>& tail_hint, uint32_
         const int32_t d = seq_diff(seq, pos);
         if (c != 0) {
             // The message of the lap before ours is still there: full, with
-            // exactly `capacity` messages queued.
-            if (d == -int32_t(inbox.capacity)) return HSIPC_EFULL;
+            // exactly `capacity` messages queued — if pos - 1 is taken. If
+            // not, our start was ahead of the free tail (a late hint), and
+            // the tail is below.
+            if (d == -int32_t(inbox.capacity)) {
+                if (taken(inbox, pos - 1)) return HSIPC_EFULL;
+                pos--;
+                continue;
+            }
             // seq is taken, so is everything below it: go past it. (Below
             // a lap behind, the hint was scribbled ahead; this recovers too.)
             pos = seq + 1;
             continue;
         }
         if (d == 0) {
-            // Empty for pos. Is pos - 1 taken? (For a capacity of 1 it is
-            // this very slot, which says "pos", not "pos - 1": taken.)
-            step(Step::kPushLook);
-            const uint64_t below = inbox.slots[(pos - 1) & mask].load(std::memory_order_acquire);
-            if (entry_gen(below) != gen || entry_content(below) == kEntryClosed) return HSIPC_EPEER;
-            if (entry_content(below) == 0 && entry_seq(below) == pos - 1) {
+            // Empty for pos: ours, if pos - 1 is taken. (For a capacity of
+            // 1, pos - 1 has this very slot, which says "pos": taken.)
+            if (!taken(inbox, pos - 1)) {
                 pos--;  // our start was ahead of the free tail
                 continue;
             }

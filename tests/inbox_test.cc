@@ -161,6 +161,55 @@ TEST(Inbox, ContainsFindsQueuedContentOnly) {
     EXPECT_FALSE(ring.contains(42));
 }
 
+// A hint left ahead of the tail (stored late by a sender of a closed
+// incarnation) must neither let a sender publish past a hole nor make an
+// inbox with room look full.
+TEST(Inbox, HintAheadOfTheTailSendsSendersBack) {
+    Ring ring(8);
+    uint32_t c;
+    for (uint32_t i = 1; i <= 3; i++) ASSERT_OK(ring.push(i));
+    for (uint32_t ahead : {1u, 4u, 8u, 9u, 13u}) {
+        ring.tail.store(ring.tail.load() + ahead);
+        ASSERT_OK(ring.push(10 + ahead)) << "hint " << ahead << " ahead";
+        ASSERT_OK(ring.pop(&c));  // keep 3 queued
+    }
+    // In order, no hole: what is queued is what the receiver finds.
+    std::vector<uint32_t> got;
+    while (ring.pop(&c) == HSIPC_OK) got.push_back(c);
+    EXPECT_EQ((std::vector<uint32_t>{18, 19, 23}), got);  // 1, 2, 3, 11, 14 were popped
+    EXPECT_EQ(0u, inbox_count(ring.view()));
+}
+
+// Positions are 32 bits and compared as distances: a ring whose positions
+// cross 2^32 keeps its order, its fullness and the "below is taken" check
+// (docs/region-format.md, "Counters that wrap").
+TEST(Inbox, PositionsWrapAround2To32) {
+    Ring ring(8);
+    const uint32_t base = 0u - 4 * 8;  // 32 positions before the wrap
+    for (uint32_t i = 0; i < 8; i++) ring.slot(i).store(entry_word(base + i, 5, 0));
+    ring.head = base;
+    ring.tail.store(base);
+    uint32_t c;
+    for (uint32_t i = 1; i <= 100; i++) {
+        ASSERT_OK(ring.push(i)) << "message " << i << ", head " << ring.head - base << ", hint " << ring.tail.load() - base;
+        if (i % 3 == 0) ring.tail.store(ring.tail.load() + 5);  // a hint left ahead
+        if (i % 7 == 0) {
+            while (ring.pop(&c) == HSIPC_OK) {
+            }
+        }
+    }
+    while (ring.pop(&c) == HSIPC_OK) {
+    }
+    EXPECT_EQ(100u, c);  // in order to the last
+    EXPECT_LT(ring.head, base);  // past the wrap
+    for (uint32_t i = 1; i <= 8; i++) ASSERT_OK(ring.push(i));
+    EXPECT_STATUS(HSIPC_EFULL, ring.push(9));
+    for (uint32_t i = 1; i <= 8; i++) {
+        ASSERT_OK(ring.pop(&c));
+        EXPECT_EQ(i, c);
+    }
+}
+
 TEST(Inbox, ConcurrentSendersKeepTheirOwnOrder) {
     constexpr uint32_t kSenders = 3, kPerSender = 30000;
     Ring ring(64);

@@ -330,3 +330,47 @@ TEST_F(Races, SenderKilledBetweenPublishAndWakeStrandsNoSleeper) {
 
 }  // namespace
 }  // namespace hsipc
+
+namespace hsipc {
+namespace {
+
+// Counters that wrap (docs/region-format.md): process slot gens cross
+// 2^32 (and the 17 bits a queued word keeps of them cross 2^17) while dead
+// processes leave held and queued buffers behind. Every message still
+// arrives, and every buffer comes back.
+TEST_F(Races, ProcessSlotGensWrapHarmlessly) {
+    Region& region = core(r_);
+    for (uint32_t i = 0; i < region.process_slots(); i++) {
+        if (region.process_slot(i).state.load() == kProcessFree) region.process_slot(i).gen.store(0xfffffffdu);
+    }
+    std::string region_name = name_.c_str();
+    for (uint64_t round = 0; round < 4; round++) {
+        pid_t child = hsipc_test::fork_child([&] {
+            hsipc_region* c;
+            hsipc_endpoint* ep;
+            hsipc_id to;
+            hsipc_off held, sent;
+            if (hsipc_attach(region_name.c_str(), nullptr, &c) || hsipc_endpoint_open(c, "child", &ep) ||
+                hsipc_lookup(c, "rx", &to) || hsipc_alloc(c, 8, &held) || hsipc_alloc(c, 8, &sent)) {
+                return 1;
+            }
+            std::memcpy(hsipc_ptr(c, sent), &round, 8);
+            if (hsipc_send_offset(ep, to, sent, 8)) return 2;
+            _exit(0);  // dies attached, holding one buffer, one message queued
+        });
+        ASSERT_EQ(0, hsipc_test::wait_child(child));
+        EXPECT_LT(0, hsipc_reap(r_));
+        hsipc_msg msg;
+        ASSERT_OK(hsipc_poll(rx_, &msg, 0)) << "round " << round;
+        EXPECT_EQ(round, *static_cast<uint64_t*>(msg.data));
+        EXPECT_OK(hsipc_release(r_, msg.off));
+        EXPECT_EQ(all_free_, free_buffers(r_)) << "round " << round;
+    }
+    // The gens went 0xfffffffe, 0xffffffff, 1 (never 0), 2.
+    bool wrapped = false;
+    for (uint32_t i = 0; i < region.process_slots(); i++) wrapped |= region.process_slot(i).gen.load() == 2;
+    EXPECT_TRUE(wrapped);
+}
+
+}  // namespace
+}  // namespace hsipc
