@@ -243,6 +243,10 @@ HSIPC_API int hsipc_region_endpoint_info(hsipc_region *r, uint32_t slot,
  * Creates this process's inbox `name` and registers it in the region's
  * naming service. An endpoint whose process died is reaped rather than
  * reported as existing.
+ * Each open gets an id no endpoint of the region ever had before: an
+ * endpoint slot whose ids are used up retires, so a region serves about
+ * 2^31 opens in its life (68 years at one a second), after which opening
+ * fails with HSIPC_ENOMEM until the region is made anew.
  * Errors: HSIPC_EINVAL (NULL, bad name), HSIPC_EEXIST, HSIPC_ENOMEM (no free
  * endpoint slot even after reaping), HSIPC_ESYS (errno ETIMEDOUT where the
  * region lock, held only for microseconds by others, was not obtained
@@ -253,7 +257,7 @@ HSIPC_API int hsipc_endpoint_open(hsipc_region *r, const char *name,
 
 /*
  * Closes the endpoint and frees the handle: messages queued to it return to
- * the pools and its id becomes stale.
+ * the pools and its id becomes stale for good (no later endpoint gets it).
  * Errors: HSIPC_EINVAL (NULL), HSIPC_ESYS.
  */
 HSIPC_API int hsipc_endpoint_close(hsipc_endpoint *ep) HSIPC_NOEXCEPT;
@@ -272,8 +276,12 @@ HSIPC_API int hsipc_lookup(hsipc_region *r, const char *name, hsipc_id *out) HSI
 /*
  * Gives the calling process a buffer of at least `size` bytes from the
  * smallest pool that fits and has a free buffer. Lock-free; no system call
- * unless every fitting pool is exhausted, in which case dead processes are
- * reaped and the allocation tried once more.
+ * unless every fitting pool is exhausted. Then it looks for processes that
+ * died (one system call per attached process, without the region lock) and,
+ * where one did, reaps it and tries once more. It looks on the first 8
+ * failures in a row and then at most every 5 ms, so a caller spinning on
+ * HSIPC_ENOMEM costs the kernel little and still gets a dead holder's
+ * buffers within about 5 ms.
  * Errors: HSIPC_EINVAL (NULL, size 0), HSIPC_ETOOBIG, HSIPC_ENOMEM (no free
  * buffer, or the process holds max_buffers_per_process already).
  */
@@ -292,7 +300,10 @@ HSIPC_API size_t hsipc_capacity(hsipc_region *r, hsipc_off off) HSIPC_NOEXCEPT;
  * error the sender still owns it. Never blocks; makes a system call only to
  * wake a receiver that is asleep. A send to an endpoint whose process died
  * but was not yet reaped succeeds; the message returns to its pool when the
- * dead process is reaped.
+ * dead process is reaped. A send that races the close of its destination
+ * returns HSIPC_OK where the message reached the inbox before the close
+ * (which then returned it to its pool), else HSIPC_EPEER; it never reaches
+ * an endpoint opened later under the same name.
  * Errors: HSIPC_EINVAL (NULL, length > capacity), HSIPC_EBADOFF, HSIPC_EPEER
  * (closed, stale, dead or made-up id), HSIPC_EFULL, HSIPC_ECORRUPT.
  */
@@ -303,7 +314,9 @@ HSIPC_API int hsipc_send_offset(hsipc_endpoint *from, hsipc_id to, hsipc_off off
  * Takes the next message from the endpoint's inbox into *msg; the caller
  * now owns msg->off. timeout_ns 0 checks once and never makes a system call;
  * > 0 waits at most that long; HSIPC_FOREVER waits without limit. A waiting
- * receiver spins briefly, then sleeps on a futex in the region. Messages
+ * receiver spins briefly, then sleeps on a futex in the region, looking at
+ * its inbox again at least every 64 ms: a sender killed between publishing
+ * a message and waking the receiver delays it by at most that. Messages
  * from one sender arrive in the order sent. Entries a faulty peer wrote into
  * the inbox that name no buffer queued to it are dropped.
  * Errors: HSIPC_EINVAL (NULL, other negative timeout), HSIPC_EAGAIN,
@@ -357,7 +370,9 @@ HSIPC_API int hsipc_release(hsipc_region *r, hsipc_off off) HSIPC_NOEXCEPT;
  * Finds processes attached to the region that died (the kernel drops a lock
  * each one holds, so pid reuse cannot fool it) and returns to the pools every
  * buffer they held and every message queued to their endpoints, and frees
- * their endpoint names. Messages they sent that sit in a live inbox stay.
+ * their endpoint names. Messages they sent that sit in a live inbox stay;
+ * buffers they were sending and had not yet published return. Linear in
+ * the region's size.
  * Returns the number of buffers and endpoints reclaimed (0 when nothing was
  * dead), or an error.
  * Errors: HSIPC_EINVAL (NULL), HSIPC_ECORRUPT, HSIPC_ESYS.
