@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -142,63 +143,98 @@ int sender_main(const std::string& region, const char* to, uint32_t index, Share
     return ::testing::AssertionSuccess();
 }
 
+// Four sender processes send (sender, seq) to endpoint "E", owned by the
+// test, until told to stop.
+class SendersToE : public ::testing::Test {
+protected:
+    static constexpr uint32_t kSenders = 4;
+
+    void start(const char* tag, uint32_t inbox_capacity) {
+        name_ = std::make_unique<ScopedName>(tag);
+        hsipc_config cfg = hsipc_test::small_config(1024, 4, inbox_capacity, 16);
+        ASSERT_OK(hsipc_attach(name_->c_str(), &cfg, &r_));
+        ASSERT_OK(hsipc_endpoint_open(r_, "E", &e_));
+        all_free_ = free_buffers(r_, 2);
+        shared_ = map_shared();
+        ASSERT_NE(nullptr, shared_);
+        std::string region = name_->c_str();
+        for (uint32_t i = 0; i < kSenders; i++) {
+            senders_.push_back(hsipc_test::fork_child([&, i] { return sender_main(region, "E", i, shared_); }));
+        }
+    }
+    // Takes one message and checks it; false when none came in 100 ms.
+    bool receive_one() {
+        hsipc_msg msg;
+        int rc = hsipc_poll(e_, &msg, 100'000'000);
+        if (rc == HSIPC_EAGAIN) return false;
+        EXPECT_OK(rc);
+        if (rc != HSIPC_OK) return false;
+        EXPECT_TRUE(check_message(msg, &last_seq_));
+        EXPECT_OK(hsipc_release(r_, msg.off));
+        received_++;
+        return true;
+    }
+    // Stops the senders, takes what is left, and checks that nothing is
+    // queued, nothing leaked, and no sender saw HSIPC_ECORRUPT.
+    void stop_and_drain() {
+        shared_->stop.store(1);
+        for (pid_t pid : senders_) EXPECT_EQ(0, hsipc_test::wait_child(pid));
+        EXPECT_EQ(0u, shared_->corrupt.load()) << "senders got HSIPC_ECORRUPT from a healthy inbox";
+        hsipc_msg msg;
+        while (hsipc_poll(e_, &msg, 0) == HSIPC_OK) {
+            EXPECT_TRUE(check_message(msg, &last_seq_));
+            EXPECT_OK(hsipc_release(r_, msg.off));
+            received_++;
+        }
+        EXPECT_EQ(0u, queued_in(r_, "E"));
+        EXPECT_LE(0, hsipc_reap(r_));
+        EXPECT_EQ(all_free_, free_buffers(r_, 2)) << "buffers leaked";
+    }
+    uint64_t sent() const {
+        uint64_t n = 0;
+        for (uint32_t i = 0; i < kSenders; i++) n += shared_->sent[i].load();
+        return n;
+    }
+    void TearDown() override {
+        if (r_) hsipc_detach(r_);
+    }
+
+    std::unique_ptr<ScopedName> name_;
+    hsipc_region* r_ = nullptr;
+    hsipc_endpoint* e_ = nullptr;
+    uint32_t all_free_ = 0;
+    Shared* shared_ = nullptr;
+    std::vector<pid_t> senders_;
+    std::vector<int64_t> last_seq_ = std::vector<int64_t>(kSenders, -1);
+    uint64_t received_ = 0;
+};
+
 // Defect 1 (and 2, 9): the owner of endpoint E closes and reopens it every
 // ~100 messages while four processes send to it. The reopened inbox must
 // keep delivering: never messages queued that poll does not return.
-TEST(Stress, ReopenUnderLiveSenders) {
-    constexpr uint32_t kSenders = 4;
-    ScopedName name("stress-reopen");
-    hsipc_config cfg = hsipc_test::small_config(1024, 4, 64, 16);
-    hsipc_region* r;
-    ASSERT_OK(hsipc_attach(name.c_str(), &cfg, &r));
-    hsipc_endpoint* e;
-    ASSERT_OK(hsipc_endpoint_open(r, "E", &e));
-    const uint32_t all_free = free_buffers(r, 2);
-    Shared* shared = map_shared();
-    ASSERT_NE(nullptr, shared);
-    std::string region = name.c_str();
-    std::vector<pid_t> senders;
-    for (uint32_t i = 0; i < kSenders; i++) {
-        senders.push_back(hsipc_test::fork_child([&, i] { return sender_main(region, "E", i, shared); }));
-    }
-    std::vector<int64_t> last_seq(kSenders, -1);
-    uint64_t received = 0, reopens = 0;
-    const double end = now_s() + stress_seconds();
-    while (now_s() < end && !HasFailure()) {
-        hsipc_msg msg;
-        int rc = hsipc_poll(e, &msg, 100'000'000);
-        if (rc == HSIPC_OK) {
-            EXPECT_TRUE(check_message(msg, &last_seq));
-            EXPECT_OK(hsipc_release(r, msg.off));
-            if (++received % 100 == 0) {
-                ASSERT_OK(hsipc_endpoint_close(e));
-                ASSERT_OK(hsipc_endpoint_open(r, "E", &e));
+TEST_F(SendersToE, ReopenUnderLiveSenders) {
+    start("stress-reopen", 64);
+    uint64_t reopens = 0;
+    for (const double end = now_s() + stress_seconds(); now_s() < end && !HasFailure();) {
+        if (receive_one()) {
+            if (received_ % 100 == 0) {
+                ASSERT_OK(hsipc_endpoint_close(e_));
+                ASSERT_OK(hsipc_endpoint_open(r_, "E", &e_));
                 reopens++;
             }
-        } else {
-            ASSERT_STATUS(HSIPC_EAGAIN, rc);
-            // 100 ms without a message while senders run: wedged if the
-            // inbox holds messages that poll does not return.
-            if (queued_in(r, "E") > 0 && hsipc_poll(e, &msg, 0) == HSIPC_EAGAIN && queued_in(r, "E") > 0) {
-                ADD_FAILURE() << "wedged: " << queued_in(r, "E") << " messages queued that poll does not return, after "
-                              << received << " messages and " << reopens << " reopenings";
-            }
+            continue;
+        }
+        // 100 ms without a message while senders run: wedged if the inbox
+        // holds messages that poll does not return.
+        hsipc_msg msg;
+        if (queued_in(r_, "E") > 0 && hsipc_poll(e_, &msg, 0) == HSIPC_EAGAIN && queued_in(r_, "E") > 0) {
+            ADD_FAILURE() << "wedged: " << queued_in(r_, "E") << " messages queued that poll does not return, after "
+                          << received_ << " messages and " << reopens << " reopenings";
         }
     }
-    shared->stop.store(1);
-    for (pid_t pid : senders) EXPECT_EQ(0, hsipc_test::wait_child(pid));
-    EXPECT_EQ(0u, shared->corrupt.load());
-    hsipc_msg msg;
-    while (hsipc_poll(e, &msg, 0) == HSIPC_OK) {
-        EXPECT_TRUE(check_message(msg, &last_seq));
-        EXPECT_OK(hsipc_release(r, msg.off));
-    }
-    EXPECT_EQ(0u, queued_in(r, "E"));
-    EXPECT_LE(0, hsipc_reap(r));
-    EXPECT_EQ(all_free, free_buffers(r, 2)) << "buffers leaked";
-    std::printf("%llu messages, %llu reopenings\n", (unsigned long long)received, (unsigned long long)reopens);
+    stop_and_drain();
+    std::printf("%llu messages, %llu reopenings\n", (unsigned long long)received_, (unsigned long long)reopens);
     EXPECT_GT(reopens, 0u);
-    hsipc_detach(r);
 }
 
 // Defect 4: a dead sender's messages sit in E's inbox; E's live owner takes
@@ -294,49 +330,12 @@ TEST(Stress, ReapWhileTheReceiverSendsAgain) {
 // Defect 6: many senders on an inbox of 2. A sender that loses the race for
 // a slot to another sender lost to progress, not to damage: it must never
 // get HSIPC_ECORRUPT, and every message arrives in its sender's order.
-TEST(Stress, ManySendersOnATinyInboxNeverSeeCorruption) {
-    constexpr uint32_t kSenders = 4;
-    ScopedName name("stress-tiny");
-    hsipc_config cfg = hsipc_test::small_config(256, 4, 2, 16);
-    hsipc_region* r;
-    ASSERT_OK(hsipc_attach(name.c_str(), &cfg, &r));
-    hsipc_endpoint* e;
-    ASSERT_OK(hsipc_endpoint_open(r, "E", &e));
-    const uint32_t all_free = free_buffers(r, 2);
-    Shared* shared = map_shared();
-    ASSERT_NE(nullptr, shared);
-    std::string region = name.c_str();
-    std::vector<pid_t> senders;
-    for (uint32_t i = 0; i < kSenders; i++) {
-        senders.push_back(hsipc_test::fork_child([&, i] { return sender_main(region, "E", i, shared); }));
-    }
-    std::vector<int64_t> last_seq(kSenders, -1);
-    uint64_t received = 0;
-    const double end = now_s() + stress_seconds();
-    while (now_s() < end && !HasFailure()) {
-        hsipc_msg msg;
-        int rc = hsipc_poll(e, &msg, 100'000'000);
-        if (rc == HSIPC_EAGAIN) continue;
-        ASSERT_OK(rc);
-        EXPECT_TRUE(check_message(msg, &last_seq));
-        EXPECT_OK(hsipc_release(r, msg.off));
-        received++;
-    }
-    shared->stop.store(1);
-    for (pid_t pid : senders) EXPECT_EQ(0, hsipc_test::wait_child(pid));
-    EXPECT_EQ(0u, shared->corrupt.load()) << "senders got HSIPC_ECORRUPT from a healthy inbox";
-    hsipc_msg msg;
-    while (hsipc_poll(e, &msg, 0) == HSIPC_OK) {
-        EXPECT_TRUE(check_message(msg, &last_seq));
-        EXPECT_OK(hsipc_release(r, msg.off));
-        received++;
-    }
-    uint64_t sent = 0;
-    for (uint32_t i = 0; i < kSenders; i++) sent += shared->sent[i].load();
-    EXPECT_EQ(sent, received);
-    EXPECT_EQ(all_free, free_buffers(r, 2));
-    std::printf("%llu messages through an inbox of 2\n", (unsigned long long)received);
-    hsipc_detach(r);
+TEST_F(SendersToE, ManySendersOnATinyInboxNeverSeeCorruption) {
+    start("stress-tiny", 2);
+    for (const double end = now_s() + stress_seconds(); now_s() < end && !HasFailure();) receive_one();
+    stop_and_drain();
+    EXPECT_EQ(sent(), received_);
+    std::printf("%llu messages through an inbox of 2\n", (unsigned long long)received_);
 }
 
 }  // namespace
