@@ -338,4 +338,43 @@ TEST_F(SendersToE, ManySendersOnATinyInboxNeverSeeCorruption) {
     std::printf("%llu messages through an inbox of 2\n", (unsigned long long)received_);
 }
 
+// Defect 3, with natural timing: one name opened and closed as fast as
+// the region lock allows, as a flapping service would. No id may repeat,
+// and a send to any earlier one is refused. With the largest table (13
+// index bits, 2^19 - 1 gens per slot) a run of a few minutes goes past
+// the end of slot 0's ids (about 524,000 opens) and on to the next slot.
+TEST(Stress, FlappingEndpointNeverReusesAnId) {
+    ScopedName name("stress-ids");
+    hsipc_config cfg = hsipc_test::small_config(16, 4, 2, 4096);
+    hsipc_region* r;
+    ASSERT_OK(hsipc_attach(name.c_str(), &cfg, &r));
+    hsipc_endpoint* sender;
+    ASSERT_OK(hsipc_endpoint_open(r, "sender", &sender));
+    hsipc_off off;
+    ASSERT_OK(hsipc_alloc(r, 8, &off));
+    // Ids are gen << 13 | (slot + 1) here (docs/region-format.md): unique
+    // for good if each slot's gens only ever grow.
+    std::vector<uint32_t> last_gen(4097, 0);
+    uint64_t opens = 0;
+    hsipc_id first = 0;
+    for (const double end = now_s() + stress_seconds(); now_s() < end && !HasFailure(); opens++) {
+        hsipc_endpoint* ep;
+        ASSERT_OK(hsipc_endpoint_open(r, "flapping", &ep));
+        const hsipc_id id = hsipc_endpoint_id(ep);
+        const uint32_t slot = id & 0x1fff, gen = id >> 13;
+        ASSERT_TRUE(slot >= 1 && slot <= 4096) << "id " << id;
+        ASSERT_GT(gen, last_gen[slot]) << "id " << id << " after " << opens << " opens";
+        last_gen[slot] = gen;
+        if (first == 0) first = id;
+        ASSERT_OK(hsipc_endpoint_close(ep));
+        if (opens % 4096 == 0) {
+            ASSERT_STATUS(HSIPC_EPEER, hsipc_send_offset(sender, first, off, 8));
+        }
+    }
+    EXPECT_STATUS(HSIPC_EPEER, hsipc_send_offset(sender, first, off, 8));
+    std::printf("%llu opens of one name, no id twice\n", (unsigned long long)opens);
+    hsipc_release(r, off);
+    hsipc_detach(r);
+}
+
 }  // namespace
