@@ -28,12 +28,11 @@ bool taken(const InboxView& inbox, uint32_t p) {
 }  // namespace
 
 void inbox_reset(const InboxView& inbox) {
-    // release: a sender whose CAS reads one of these entries also sees what
-    // the opener wrote before (the endpoint's new gen), which is how a
-    // sender of an older incarnation finds out where its message went.
-    std::atomic_thread_fence(std::memory_order_release);
     for (uint32_t i = 0; i < inbox.capacity; i++) {
-        inbox.slots[i].store(entry_word(i, inbox.gen, 0), std::memory_order_relaxed);
+        // release: a sender whose CAS reads this entry also sees what the
+        // opener wrote before (the endpoint's new gen), which is how a
+        // sender of an older incarnation finds out where its message went.
+        inbox.slots[i].store(entry_word(i, inbox.gen, 0), std::memory_order_release);
     }
     // The endpoint's state store (release) publishes these to new senders.
 }

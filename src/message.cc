@@ -84,8 +84,10 @@ int take_one(Endpoint& ep, hsipc_msg* msg) {
         }
         if (!sent_to_earlier_incarnation(ep, w)) {
             // Its sender may have withdrawn it and taken the buffer back
-            // since we read the entry: acquire, then look again.
-            std::atomic_thread_fence(std::memory_order_acquire);
+            // since we read the entry. acquire: where the word is now that
+            // take-back (or later), the withdrawal before it is visible to
+            // the second look.
+            (void)h.owner.load(std::memory_order_acquire);
             rc = inbox_peek(inbox, ep.head, &content);
             if (rc != HSIPC_OK || content != kEntrySkip) {
                 inbox_consume(inbox, ep.head++);
@@ -160,7 +162,7 @@ int message_send(Endpoint& from, hsipc_id to, hsipc_off off, size_t length) {
     if (rc == HSIPC_OK && dest.gen.load(std::memory_order_relaxed) != gen) {
         // The endpoint closed after our check. Its gen changes only once
         // the close has swept its inbox, and a reopened inbox's entries were
-        // written after that (inbox_reset's fence; our CAS acquired one), so
+        // written after that (inbox_reset's release stores; our CAS acquired one), so
         // this load cannot miss the change when it matters. Either our
         // message was in the swept inbox — then the sweep or the receiver
         // has the buffer, and it is as delivered — or it landed in a later
@@ -170,7 +172,9 @@ int message_send(Endpoint& from, hsipc_id to, hsipc_off off, size_t length) {
         // the buffer back where the word says so.
         inbox_withdraw(inbox, position, b + 1);
         uint64_t expected = queued;
-        if (h.owner.compare_exchange_strong(expected, r.held_word, std::memory_order_acquire,
+        // acq_rel: release publishes the withdrawal to a receiver that
+        // reads this word (take_one's second look).
+        if (h.owner.compare_exchange_strong(expected, r.held_word, std::memory_order_acq_rel,
                                             std::memory_order_relaxed)) {
             return HSIPC_EPEER;
         }
