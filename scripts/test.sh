@@ -67,7 +67,7 @@ if ((!quick)); then
     # fuzz/README.md says how to fuzz for real).
     need_packages clang:clang /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev
     fuzz_build="$root/build-fuzz"
-    configure "$fuzz_build" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DHSIPC_BUILD_FUZZERS=ON \
+    configure "$fuzz_build" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DHSIPC_BUILD_FUZZERS=ON -DHSIPC_WERROR=ON \
         -DHSIPC_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
     cmake --build "$fuzz_build" -j "$(nproc)" --target fuzzers >"$fuzz_build/build.log" 2>&1 ||
         { cat "$fuzz_build/build.log"; exit 1; }

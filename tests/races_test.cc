@@ -30,9 +30,11 @@ using hsipc_test::ScopedName;
 // The hook is a plain function pointer; the action it runs lives here.
 std::function<void(Step)>* g_action = nullptr;
 
+#ifdef HSIPC_STEP_HOOKS
 void run_action(Step s) {
     if (g_action) (*g_action)(s);
 }
+#endif
 
 // Runs `action` at every step until the scope ends (this process only).
 class StepAction {
