@@ -37,15 +37,21 @@ void inbox_reset(const InboxView& inbox) {
     // The endpoint's state store (release) publishes these to new senders.
 }
 
-int inbox_push(const InboxView& inbox, std::atomic<uint32_t>& tail_hint, uint32_t content, uint32_t* position) {
+int inbox_push(const InboxView& inbox, std::atomic<uint64_t>& tail_hint, uint32_t content, uint32_t* position) {
     const uint32_t mask = inbox.capacity - 1;
     const uint32_t gen = inbox.gen & 0xff;
     // Invariant: every position below a taken one is taken. A sender claims
-    // position p only after seeing p - 1 taken, so the invariant holds
-    // whatever the hint says: a hint ahead of the tail (a late store from a
-    // closed incarnation, or a scribble) sends us back, never past a hole.
-    // So each sender's next message lands after its last: per-sender FIFO.
-    uint32_t pos = tail_hint.load(std::memory_order_relaxed);
+    // position p only where p - 1 is taken, so each sender's next message
+    // lands after its last (per-sender FIFO) and never beyond a hole the
+    // receiver waits at. Every position we walk to below has a predecessor
+    // we saw taken, except where we start: a hint stored by a sender of this
+    // incarnation is at or below the tail (it stores p + 1 after taking p),
+    // but one stored late by a sender of a closed incarnation may lie ahead.
+    // Only then is the slot below a start checked: one read, on the rare
+    // path, not on every send.
+    const uint64_t hint = tail_hint.load(std::memory_order_relaxed);
+    uint32_t pos = uint32_t(hint);
+    bool below_unknown = uint32_t(hint >> 32) != inbox.gen;
     // Steps in which we saw no other sender progress are bounded, so a ring
     // no protocol makes is reported; a CAS lost to another sender's message
     // is progress and never counts against us (however many senders win).
@@ -63,22 +69,24 @@ int inbox_push(const InboxView& inbox, std::atomic<uint32_t>& tail_hint, uint32_
         if (c != 0) {
             // The message of the lap before ours is still there: full, with
             // exactly `capacity` messages queued — if pos - 1 is taken. If
-            // not, our start was ahead of the free tail (a late hint), and
-            // the tail is below.
+            // not, our start was ahead of the free tail, and the tail is
+            // below. (A rare path: one more read.)
             if (d == -int32_t(inbox.capacity)) {
                 if (taken(inbox, pos - 1)) return HSIPC_EFULL;
                 pos--;
+                below_unknown = true;
                 continue;
             }
             // seq is taken, so is everything below it: go past it. (Below
             // a lap behind, the hint was scribbled ahead; this recovers too.)
             pos = seq + 1;
+            below_unknown = false;
             continue;
         }
         if (d == 0) {
             // Empty for pos: ours, if pos - 1 is taken. (For a capacity of
             // 1, pos - 1 has this very slot, which says "pos": taken.)
-            if (!taken(inbox, pos - 1)) {
+            if (below_unknown && !taken(inbox, pos - 1)) {
                 pos--;  // our start was ahead of the free tail
                 continue;
             }
@@ -90,14 +98,16 @@ int inbox_push(const InboxView& inbox, std::atomic<uint32_t>& tail_hint, uint32_
                 step(Step::kPushClaimed);
                 // A hint only: a racing sender may store an older value
                 // after ours, which costs a later sender a jump or two. Stored
-                // unconditionally, so a hint left too far ahead heals at once.
-                tail_hint.store(pos + 1, std::memory_order_relaxed);
+                // unconditionally, so a hint of another incarnation's heals
+                // at once.
+                tail_hint.store(tail_hint_word(inbox.gen, pos + 1), std::memory_order_relaxed);
                 *position = pos;
                 return HSIPC_OK;
             }
             if (entry_content(e) != 0 && entry_seq(e) == pos) {
                 // Another sender's message took pos: progress, not ours.
                 pos++;
+                below_unknown = false;
                 idle_steps = 0;
             }
             continue;
@@ -105,9 +115,11 @@ int inbox_push(const InboxView& inbox, std::atomic<uint32_t>& tail_hint, uint32_
         // Empty, waiting for position seq: seq - capacity was consumed, so
         // it and everything below it are taken. Ahead of us (our start was
         // stale) or behind us (the hint was scribbled ahead), the free tail
-        // is at most `capacity` positions past seq - capacity.
+        // is at most `capacity` positions past seq - capacity; and either
+        // way the position we go to has a taken one below it.
         const uint32_t floor = seq - inbox.capacity + 1;
         pos = d > 0 && seq_diff(floor, pos + 1) < 0 ? pos + 1 : floor;
+        below_unknown = false;
     }
     return HSIPC_ECORRUPT;
 }

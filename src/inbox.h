@@ -25,9 +25,9 @@ struct InboxView {
 void inbox_reset(const InboxView& inbox);
 
 // Appends `content` (global buffer index + 1) and sets *position to where
-// it went. tail_hint is read and advanced. HSIPC_OK, HSIPC_EFULL,
-// HSIPC_EPEER (closed or reopened), or HSIPC_ECORRUPT.
-int inbox_push(const InboxView& inbox, std::atomic<uint32_t>& tail_hint, uint32_t content, uint32_t* position);
+// it went. tail_hint (a tail_hint_word) is read and advanced. HSIPC_OK,
+// HSIPC_EFULL, HSIPC_EPEER (closed or reopened), or HSIPC_ECORRUPT.
+int inbox_push(const InboxView& inbox, std::atomic<uint64_t>& tail_hint, uint32_t content, uint32_t* position);
 
 // Replaces the entry a sender pushed at `position` with a skip marker, if
 // it is still there untaken. For a sender whose message landed in a later

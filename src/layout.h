@@ -100,11 +100,11 @@ struct alignas(kCacheLine) EndpointSlot {
     // FUTEX_WAIT on this word; senders wake it only when they see 1.
     alignas(kCacheLine) std::atomic<uint32_t> sleeping;
     // Sender-written: where a sender starts looking for the inbox's free
-    // tail. Only a hint: a sender never claims a position before checking
-    // that the one below it is taken (inbox.cc), so a hint left ahead of the
-    // tail (say, stored late by a sender of a closed incarnation) costs
-    // steps, never a hole in the ring.
-    alignas(kCacheLine) std::atomic<uint32_t> tail_hint;
+    // tail, as tail_hint_word(gen, position). Only a hint, tagged with the
+    // gen of the incarnation whose sender stored it: a sender of a closed
+    // incarnation may store it late, after a reopen, and such a hint may lie
+    // ahead of the new tail, so senders check below it first (inbox.cc).
+    alignas(kCacheLine) std::atomic<uint64_t> tail_hint;
 };
 
 // Per-buffer header, one cache line each and apart from the payloads, so a
@@ -171,6 +171,8 @@ constexpr uint32_t endpoint_gen_max(uint32_t index_bits) { return (1u << (32 - i
 constexpr hsipc_id make_endpoint_id(uint32_t index_bits, uint32_t index, uint32_t gen) {
     return (gen << index_bits) | (index + 1);
 }
+
+constexpr uint64_t tail_hint_word(uint32_t gen, uint32_t position) { return (uint64_t(gen) << 32) | position; }
 
 // ---- Inbox entries ----------------------------------------------------------
 // A slot of an inbox ring: bits 32..63 the position (sequence) the slot is

@@ -93,7 +93,7 @@ int endpoint_open(Region& r, const char* name, Endpoint** out) {
         std::memset(e.name, 0, sizeof e.name);
         std::memcpy(e.name, name, len);
         e.sleeping.store(0, std::memory_order_relaxed);
-        e.tail_hint.store(0, std::memory_order_relaxed);
+        e.tail_hint.store(tail_hint_word(gen, 0), std::memory_order_relaxed);
         inbox_reset(endpoint_inbox(r, uint32_t(index), gen));
         step();
         // release: senders that see "open" (acquire) see the reset inbox.

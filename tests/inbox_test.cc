@@ -18,10 +18,17 @@ class Ring {
 public:
     explicit Ring(uint32_t capacity, uint32_t gen = 5) : slots_(capacity), view_{slots_.data(), capacity, gen} {
         inbox_reset(view_);
+        set_hint(0);
     }
     const InboxView& view() const { return view_; }
     std::atomic<uint64_t>& slot(uint32_t i) { return slots_[i]; }
-    std::atomic<uint32_t> tail{0};
+    std::atomic<uint64_t> tail{0};
+    // A hint at `pos`, stored by a sender of this incarnation or (as a late
+    // store can leave it) of an earlier one.
+    void set_hint(uint32_t pos, bool this_incarnation = true) {
+        tail.store(tail_hint_word(this_incarnation ? view_.gen : view_.gen - 1, pos));
+    }
+    uint32_t hint() const { return uint32_t(tail.load()); }
     uint32_t head = 0;
 
     int push(uint32_t content) {
@@ -77,7 +84,7 @@ TEST(Inbox, WrapsAroundManyLaps) {
 TEST(Inbox, StaleTailHintOnlyCostsSteps) {
     Ring ring(8);
     for (uint32_t i = 1; i <= 5; i++) ASSERT_OK(ring.push(i));
-    ring.tail.store(0);  // as if another sender wrote an older hint last
+    ring.set_hint(0);  // as if another sender wrote an older hint last
     ASSERT_OK(ring.push(6));
     uint32_t c;
     for (uint32_t i = 1; i <= 6; i++) {
@@ -89,7 +96,7 @@ TEST(Inbox, StaleTailHintOnlyCostsSteps) {
 TEST(Inbox, ScribbledTailHintAheadIsRecovered) {
     Ring ring(8);
     ASSERT_OK(ring.push(1));
-    ring.tail.store(1000003);
+    ring.set_hint(1000003);
     ASSERT_OK(ring.push(2));
     uint32_t c;
     ASSERT_OK(ring.pop(&c));
@@ -144,7 +151,7 @@ TEST(Inbox, HintManyLapsStaleJumpsToTheTail) {
         ASSERT_OK(ring.pop(&c));
     }
     ASSERT_OK(ring.push(41));
-    ring.tail.store(3);  // ten laps behind, as a long-preempted sender leaves it
+    ring.set_hint(3);  // ten laps behind, as a long-preempted sender leaves it
     ASSERT_OK(ring.push(42));
     ASSERT_OK(ring.pop(&c));
     EXPECT_EQ(41u, c);
@@ -169,7 +176,7 @@ TEST(Inbox, HintAheadOfTheTailSendsSendersBack) {
     uint32_t c;
     for (uint32_t i = 1; i <= 3; i++) ASSERT_OK(ring.push(i));
     for (uint32_t ahead : {1u, 4u, 8u, 9u, 13u}) {
-        ring.tail.store(ring.tail.load() + ahead);
+        ring.set_hint(ring.hint() + ahead, false);
         ASSERT_OK(ring.push(10 + ahead)) << "hint " << ahead << " ahead";
         ASSERT_OK(ring.pop(&c));  // keep 3 queued
     }
@@ -188,11 +195,11 @@ TEST(Inbox, PositionsWrapAround2To32) {
     const uint32_t base = 0u - 4 * 8;  // 32 positions before the wrap
     for (uint32_t i = 0; i < 8; i++) ring.slot(i).store(entry_word(base + i, 5, 0));
     ring.head = base;
-    ring.tail.store(base);
+    ring.set_hint(base);
     uint32_t c;
     for (uint32_t i = 1; i <= 100; i++) {
-        ASSERT_OK(ring.push(i)) << "message " << i << ", head " << ring.head - base << ", hint " << ring.tail.load() - base;
-        if (i % 3 == 0) ring.tail.store(ring.tail.load() + 5);  // a hint left ahead
+        ASSERT_OK(ring.push(i)) << "message " << i << ", head " << ring.head - base << ", hint " << ring.hint() - base;
+        if (i % 3 == 0) ring.set_hint(ring.hint() + 5, false);  // a late hint of an earlier incarnation
         if (i % 7 == 0) {
             while (ring.pop(&c) == HSIPC_OK) {
             }

@@ -190,7 +190,9 @@ TEST_F(Races, LateTailHintFromAClosedIncarnationCannotWedgeTheInbox) {
         EXPECT_OK(hsipc_send_offset(tx_, hsipc_endpoint_id(rx_), alloc_with(5), 8));
         ASSERT_TRUE(fired);
     }
-    EXPECT_EQ(6u, core(r_).endpoint_slot(slot_of(r_, hsipc_endpoint_id(rx_))).tail_hint.load());  // the late store
+    // The late store: position 6, tagged with the closed incarnation's gen.
+    const EndpointSlot& slot = core(r_).endpoint_slot(slot_of(r_, hsipc_endpoint_id(rx_)));
+    EXPECT_EQ(tail_hint_word(slot.gen.load() - 1, 6), slot.tail_hint.load());
     for (uint64_t i = 100; i < 110; i++) {
         ASSERT_OK(hsipc_send_offset(tx_, hsipc_endpoint_id(rx_), alloc_with(i), 8));
         ASSERT_OK(hsipc_poll(rx_, &msg, 0)) << "message " << i << " queued where the receiver never looks";
