@@ -1,20 +1,34 @@
 """Regions, endpoints, buffers and messages over the C API.
 
-How the memoryviews stay safe. Each Region handle maps the region once; the
-binding wraps that mapping in one memoryview (over a ctypes array at the
-mapping's address) and hands out *slices* of it: a buffer's ``data`` is
-``region_view[off:off + n]``. A slice is its own memoryview object whose
-``release()`` makes every later use raise ValueError, so when a buffer is
-released or sent, or its region detached, the binding releases the slice it
-handed out. Before giving the buffer up it releases the view first; if the
-view cannot be released because something holds a buffer export of it (a
-``pickle.PickleBuffer``, a C extension keeping a Py_buffer), BufferError is
-raised and the buffer is neither sent nor released.
+How the memory stays mapped. The library maps a region once per handle;
+hsipc_detach unmaps it, and anything Python still held at that address
+(a slice of ``buf.data``, ``memoryview(view)``, ``numpy.frombuffer``, ctypes'
+``from_buffer``) would then read unmapped memory: a segfault. So the views
+the binding hands out are not of the library's mapping but of a second one,
+a Python :class:`mmap.mmap` of the same shm object (checked by device and
+inode against the library's mapping; offsets are the same in both). An mmap
+is unmapped only when nothing exports it any more: every view derived from
+it keeps it alive, as for any Python buffer. :meth:`Region.detach` detaches
+the library at once; if views derived from the mmap still exist, it swaps
+the mmap's pages for private zero-filled ones (mmap MAP_FIXED at the same
+address), so those views stay readable and writable but no longer alias a
+region other processes use. No Python code can fault on hsipc memory.
+
+How the views are revoked. The binding wraps the mmap in one memoryview and
+hands out *slices* of it: a buffer's ``data`` is ``region_view[off:off + n]``.
+A slice is its own memoryview object whose ``release()`` makes every later
+use raise ValueError, so when a buffer is released or sent, or its region
+detached, the binding releases the slice it handed out. Before giving the
+buffer up it releases the view first; if the view cannot be released
+because something holds a buffer export of it (a ``pickle.PickleBuffer``,
+a C extension keeping a Py_buffer), BufferError is raised and the buffer is
+neither sent nor released.
 
 What no exporter can revoke, and so stays the caller's duty: views derived
-from the view (slices, ``cast``, ``memoryview(view)``) and objects that keep
-its address without an export (``ctypes.c_char.from_buffer(view)``,
-``numpy.frombuffer(view)``) stay usable after the release.
+from the view (slices, ``cast``, ``memoryview(view)``, ``numpy.frombuffer``,
+``ctypes.c_char.from_buffer(view)``) stay usable after the release. They are
+memory-safe (see above) but, until the region is detached, alias a buffer
+that may by then be someone else's.
 
 Each Region keeps ``_live``: offset -> the view of the Buffer or Message that
 holds it through this handle. An object is live exactly while its view is
@@ -32,6 +46,7 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import mmap
 import os
 import struct
 import threading
@@ -49,6 +64,7 @@ from ._errors import (
     PeerGone,
     SpentBuffer,
     Status,
+    SysError,
     check,
     error,
 )
@@ -293,17 +309,82 @@ def unlink(name: _Name) -> None:
     check(_lib_.hsipc_unlink(_name_arg(name, "region")), f"hsipc_unlink({name!r})")
 
 
-def _mapping_size(base: int) -> Optional[int]:
-    """Length of this process's mapping that starts at `base`, from /proc/self/maps."""
+def _mapping_at(base: int) -> Tuple[int, int, int]:
+    """(length, st_dev, st_ino) of this process's mapping that starts at
+    `base`, from /proc/self/maps."""
+    with open("/proc/self/maps", "rb") as maps:
+        for line in maps:
+            start, _, rest = line.partition(b"-")
+            if int(start, 16) != base:
+                continue
+            fields = rest.split()  # end perms offset dev inode [path]
+            major, minor = fields[3].split(b":")
+            return int(fields[0], 16) - base, os.makedev(int(major, 16), int(minor, 16)), int(fields[4])
+    raise OSError(f"no mapping at {base:#x} in /proc/self/maps")
+
+
+def _candidates(name: str) -> Iterable[str]:
+    """Paths that may open the region's shm object: its name, then this
+    process's descriptors (the library keeps one open per attachment), for
+    a region unlinked or replaced since the library mapped it."""
+    yield "/dev/shm/hsipc." + name
     try:
-        with open("/proc/self/maps", "rb") as maps:
-            for line in maps:
-                start, _, rest = line.partition(b"-")
-                if int(start, 16) == base:
-                    return int(rest.split(b" ", 1)[0], 16) - base
-    except (OSError, ValueError):
+        fds = os.listdir("/proc/self/fd")
+    except OSError:
+        return
+    for fd in fds:
+        yield "/proc/self/fd/" + fd
+
+
+def _second_mapping(base: int, name: str) -> Tuple[mmap.mmap, int]:
+    """A Python mmap of the shm object that the library mapped at `base`,
+    and the mmap's own address. Raises OSError where none can be made."""
+    size, dev, ino = _mapping_at(base)
+    for path in _candidates(name):
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if st.st_ino != ino or st.st_dev != dev or st.st_size < size:
+            continue
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            st = os.fstat(fd)  # the object opened, not the one stat() saw
+            if st.st_ino != ino or st.st_dev != dev:
+                continue
+            mm = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        finally:
+            os.close(fd)
+        probe = ctypes.c_char.from_buffer(mm)
+        addr = ctypes.addressof(probe)
+        del probe  # gives its export back
+        return mm, addr
+    raise OSError(f"cannot open the shm object of region {name!r} (device {dev:#x}, inode {ino})")
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc_mmap = _libc.mmap
+_libc_mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+_libc_mmap.restype = ctypes.c_void_p
+_MAP_FIXED = 0x10  # Linux, every architecture
+
+
+def _retire(mm: mmap.mmap, addr: int) -> None:
+    """Unmaps the binding's mapping of a detached region, or, while views
+    derived from it remain, makes it private zero-filled memory: those views
+    stay valid (the mmap is unmapped when the last goes) but no longer alias
+    the region."""
+    try:
+        mm.close()
+        return
+    except BufferError:
         pass
-    return None
+    _libc_mmap(addr, len(mm), mmap.PROT_READ | mmap.PROT_WRITE,
+               mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _MAP_FIXED, -1, 0)
+    # On failure (MAP_FAILED) the shared mapping stays: still memory-safe.
 
 
 class Region:
@@ -315,13 +396,16 @@ class Region:
     attaches anew (in the child the inherited object raises Closed).
     """
 
-    __slots__ = ("_handle", "_name", "_live", "_view", "_caps", "_endpoints", "_lock", "__weakref__")
+    __slots__ = ("_handle", "_name", "_live", "_view", "_mm", "_mmaddr", "_caps", "_endpoints", "_lock",
+                 "__weakref__")
 
     def __init__(self, handle: "_lib.hsipc_region_p", name: str) -> None:
         self._handle: Optional[_lib.hsipc_region_p] = handle
         self._name = name
         self._live: dict = {}  # offset -> the memoryview handed out for it
-        self._view: Optional[memoryview] = None  # the whole mapping, made on first need
+        self._view: Optional[memoryview] = None  # of _mm, made on first need
+        self._mm: Optional[mmap.mmap] = None  # the binding's own mapping (module docstring)
+        self._mmaddr = 0
         self._caps: dict = {}  # offset -> capacity; fixed for the region's life
         self._endpoints: "weakref.WeakSet[Endpoint]" = weakref.WeakSet()
         # Held around the calls that release the GIL (lookup, open, reap,
@@ -399,6 +483,9 @@ class Region:
             if self._view is not None:
                 self._view.release()
                 self._view = None
+            if self._mm is not None:
+                _retire(self._mm, self._mmaddr)
+                self._mm = None
             rc = _lib_.hsipc_detach(handle)
         finally:
             for lock in locks:
@@ -520,9 +607,22 @@ class Region:
     # -- buffers
 
     def _map(self, base: int) -> memoryview:
-        """The memoryview of this handle's whole mapping, which starts at `base`."""
-        size = _mapping_size(base) or (1 << 40)  # the header's largest region
-        view = memoryview((ctypes.c_ubyte * size).from_address(base)).cast("B")
+        """The memoryview of the binding's own mapping of the region that the
+        library mapped at `base` (see the module docstring)."""
+        try:
+            mm, addr = _second_mapping(base, self._name)
+        except OSError as e:
+            raise SysError(Status.ESYS, None, f"region {self._name!r}: mapping it for Python: {e}",
+                           errno=e.errno or 0) from e
+        view = memoryview(mm)
+        if self._view is not None or self._handle is None:  # another thread was first, or a detach
+            view.release()
+            mm.close()
+            if self._view is None:
+                raise self._closed()
+            return self._view
+        self._mm = mm
+        self._mmaddr = addr
         self._view = view
         return view
 
@@ -1067,12 +1167,13 @@ class Buffer:
             "capacity for a Buffer, ``length`` bytes for a Message. Released (ValueError "
             "on any use) once the buffer is released, sent or its region detached; "
             "keep the Buffer or Message alive while you use it (dropping the object "
-            "releases the buffer). What you derive from it is your duty: slices, casts, "
-            "memoryview(view), ctypes from_buffer and numpy.frombuffer alias the memory "
-            "and are not revoked, so do not use them past the release; ``bytes(view)`` "
-            "is a safe copy. While something holds a buffer export of it "
-            "(pickle.PickleBuffer, a C extension), release, send and detach raise "
-            "BufferError instead."))
+            "releases the buffer). What you derive from it (slices, casts, "
+            "memoryview(view), ctypes from_buffer, numpy.frombuffer) is never revoked: "
+            "it is always safe memory, but after the release it may alias a buffer that "
+            "is someone else's by then, and after the region's detach it is private "
+            "zero-filled memory; ``bytes(view)`` is a copy. While something holds a buffer "
+            "export of it (pickle.PickleBuffer, a C extension), release, send and detach "
+            "raise BufferError instead."))
 
     @property
     def offset(self) -> int:
