@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import errno as _errno
 import mmap
 import os
 import struct
@@ -58,6 +59,7 @@ from typing import TYPE_CHECKING, Iterable, List, NamedTuple, Optional, Tuple, U
 
 from . import _lib
 from ._errors import (
+    Again,
     Closed,
     Error,
     InvalidArgument,
@@ -70,6 +72,8 @@ from ._errors import (
 )
 
 _EAGAIN = int(Status.EAGAIN)
+_EINVAL = int(Status.EINVAL)
+_ESYS = int(Status.ESYS)
 _ENOENT = int(Status.ENOENT)
 _U32 = 0xFFFFFFFF
 _U64 = 0xFFFFFFFFFFFFFFFF
@@ -121,6 +125,36 @@ def _name_arg(name: _Name, what: str) -> bytes:
     if b"\0" in raw:
         raise InvalidArgument(Status.EINVAL, context=f"{what} name {name!r} contains a NUL byte")
     return raw
+
+
+_NAME_CHARS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+def _name_problem(raw: bytes) -> Optional[str]:
+    """Why the library refuses name `raw` (the rule of valid_name in
+    src/region.cc), or None for a name it takes. Used only to explain an
+    HSIPC_EINVAL the library returned, never to refuse a name itself."""
+    if not raw:
+        return "is empty"
+    if len(raw) > _lib.HSIPC_NAME_MAX:
+        return f"is {len(raw)} bytes long; at most {_lib.HSIPC_NAME_MAX}"
+    if b"/" in raw:
+        return "contains '/'"
+    bad = next((b for b in raw if b not in _NAME_CHARS), None)
+    if bad is not None:
+        shown = repr(chr(bad)) if bad < 0x80 else f"byte {bad:#04x}"
+        return f"contains {shown}; names use only ASCII letters, digits, '.', '_' and '-'"
+    return None
+
+
+def _named_call(rc: int, call: str, name: _Name, raw: bytes) -> int:
+    """check() for a call that takes a name: an HSIPC_EINVAL says what is
+    wrong with the name, where it is the name."""
+    if rc == _EINVAL:
+        why = _name_problem(raw)
+        if why is not None:
+            raise InvalidArgument(rc, context=f"{call}({name!r}): the name {why}")
+    return check(rc, f"{call}({name!r})")
 
 
 def _path_arg(path: _PathLike) -> bytes:
@@ -295,10 +329,67 @@ def attach(name: _Name, config: Optional[Config] = None, *, create: bool = True)
     if create:
         c = config._to_c() if config is not None else None
         rc = _lib_.hsipc_attach(raw, byref(c) if c is not None else None, byref(handle))
-        check(rc, f"hsipc_attach({name!r})")
+        if rc == _ESYS:
+            raise _attach_sys_error(name, config, ctypes.get_errno())
+        _named_call(rc, "hsipc_attach", name, raw)
     else:
-        check(_lib_.hsipc_attach_existing(raw, byref(handle)), f"hsipc_attach_existing({name!r})")
+        _named_call(_lib_.hsipc_attach_existing(raw, byref(handle)), "hsipc_attach_existing", name, raw)
     return Region(handle, os.fsdecode(raw))
+
+
+def _attach_sys_error(name: _Name, config: Optional[Config], errno: int) -> SysError:
+    """hsipc_attach's HSIPC_ESYS; for a full /dev/shm, with the size of the
+    region it could not create and the space there was."""
+    context = f"hsipc_attach({name!r})"
+    if errno in (_errno.ENOSPC, _errno.EFBIG):
+        try:
+            if config is None:
+                config = Config()
+                path = os.environ.get("HSIPC_CONFIG")
+                if path:
+                    config = Config.load(path, config)
+            size: Optional[int] = _region_size(config)
+        except (Error, TypeError, ValueError):
+            size = None
+        if size is not None:
+            context += f": creating a region of {size:,} bytes ({size / 2**20:.1f} MiB)"
+            try:
+                st = os.statvfs("/dev/shm")
+                context += f"; /dev/shm has {st.f_bavail * st.f_frsize:,} bytes free"
+            except OSError:
+                pass
+    return SysError(_ESYS, None, context, errno=errno)
+
+
+def _round_up(n: int, to: int) -> int:
+    return (n + to - 1) // to * to
+
+
+def _region_size(config: Config) -> Optional[int]:
+    """The bytes of /dev/shm a region created from `config` takes, or None
+    for a configuration the library would refuse. The layout of
+    docs/region-format.md (src/layout.cc), exactly: tests/test_config.py
+    compares it with the size of regions the library made."""
+    page, line = 4096, 64
+    try:
+        c = config._to_c()
+    except (Error, TypeError, ValueError):
+        return None
+    pools = [(c.pools[i].buffer_size, c.pools[i].buffer_count) for i in range(c.pool_count)]
+    if not 1 <= c.max_endpoints or not 1 <= c.inbox_capacity or not pools:
+        return None
+    if any(not 1 <= size <= 1 << 30 or count < 1 for size, count in pools):
+        return None
+    capacity = 1 << (c.inbox_capacity - 1).bit_length()  # rounded up to a power of two
+    at = page                                            # the header
+    at += max(c.max_endpoints, 64) * 64                  # process table
+    at += c.max_endpoints * 256                          # endpoint table
+    at += c.max_endpoints * _round_up(capacity * 8, line)  # inbox rings
+    at += sum(count for _, count in pools) * 64          # buffer headers
+    for size, count in pools:
+        at = _round_up(at, page) + _round_up(size, line) * count
+    at = _round_up(at, page)
+    return at if at <= 1 << 40 else None
 
 
 def unlink(name: _Name) -> None:
@@ -306,7 +397,8 @@ def unlink(name: _Name) -> None:
 
     Raises InvalidArgument (bad name), NotFound, PermissionDenied, SysError.
     """
-    check(_lib_.hsipc_unlink(_name_arg(name, "region")), f"hsipc_unlink({name!r})")
+    raw = _name_arg(name, "region")
+    _named_call(_lib_.hsipc_unlink(raw), "hsipc_unlink", name, raw)
 
 
 def _mapping_at(base: int) -> Tuple[int, int, int]:
@@ -577,7 +669,7 @@ class Region:
         handle = _lib.hsipc_endpoint_p()
         with self._lock:
             rc = _lib_.hsipc_endpoint_open(self._h(), raw, byref(handle))
-            check(rc, f"hsipc_endpoint_open({name!r})")
+            _named_call(rc, "hsipc_endpoint_open", name, raw)
             ep = Endpoint(self, handle, os.fsdecode(raw))
             self._endpoints.add(ep)
         return ep
@@ -591,7 +683,7 @@ class Region:
         out = _lib.hsipc_id()
         with self._lock:
             rc = _lib_.hsipc_lookup(self._h(), raw, byref(out))
-        check(rc, f"hsipc_lookup({name!r})")
+        _named_call(rc, "hsipc_lookup", name, raw)
         return out.value
 
     def reap(self) -> int:
@@ -887,6 +979,7 @@ class Endpoint:
         """The next message, or None when none arrived within `timeout` seconds
         (hsipc_poll). ``None`` waits without limit, ``0`` checks once without
         a system call, a positive number waits at most that long.
+        :meth:`recv` raises TimeoutError instead of returning None.
 
         A waiting poll spins briefly, then sleeps; it returns to the
         interpreter every POLL_SLICE seconds (0.1), so Ctrl-C interrupts it.
@@ -987,6 +1080,21 @@ class Endpoint:
             if handle is None and isinstance(e, ValueError) and not isinstance(e, Error):
                 raise region._closed() from None
             raise
+
+    def recv(self, timeout: Optional[float] = None) -> "Message":
+        """The next message, as :meth:`poll` waits for it, but never None::
+
+            with ep.recv(timeout=1.0) as msg:
+                handle(msg.data)
+
+        Raises Again, a TimeoutError, when nothing arrived within `timeout`
+        seconds (``None``: no limit; ``0``: one check), and what
+        :meth:`poll` raises.
+        """
+        msg = self.poll(timeout)
+        if msg is None:
+            raise Again(_EAGAIN, context=f"recv on endpoint {self._name!r}, timeout {timeout} s")
+        return msg
 
     def poll_many(self, limit: int = 64, timeout: Optional[float] = None, linger: float = 0) -> List["Message"]:
         """Up to `limit` messages in one call (hsipc_poll_many): waits for the

@@ -8,6 +8,7 @@ code added there without a class here is caught.
 from __future__ import annotations
 
 import enum
+import errno as _errno
 import os
 from typing import Dict, Optional, Tuple, Type
 
@@ -51,10 +52,18 @@ class Error(Exception):
         code: the C status (a :class:`Status` member when known).
         message: ``hsipc_strerror(code)``, the library's sentence.
         context: what failed, e.g. ``"hsipc_attach('demo')"``, or None.
+
+    Where the standard library has an exception for the same condition, the
+    class derives from it too, so ``except FileNotFoundError`` (NotFound),
+    ``FileExistsError`` (Exists), ``PermissionError`` (PermissionDenied),
+    ``TimeoutError`` (Again) and ``OSError`` (SysError) catch hsipc's errors;
+    those carry ``errno`` and ``strerror`` as any OSError does.
     """
 
     #: The status this class stands for (the base class: none in particular).
     status: Optional[int] = None
+    #: The errno an OSError subclass carries.
+    _oserrno: int = 0
 
     def __init__(self, code: int, message: Optional[str] = None, context: Optional[str] = None) -> None:
         try:
@@ -65,6 +74,9 @@ class Error(Exception):
         self.message: str = message if message is not None else _lib.strerror(code)
         self.context: Optional[str] = context
         super().__init__(self._text())
+        if self._oserrno and isinstance(self, OSError):
+            self.errno = self._oserrno
+            self.strerror = os.strerror(self._oserrno)
 
     def _text(self) -> str:
         where = f"{self.context}: " if self.context else ""
@@ -93,14 +105,16 @@ class InvalidArgument(Error, ValueError):
     status = Status.EINVAL
 
 
-class NotFound(Error):
+class NotFound(Error, FileNotFoundError):
     """HSIPC_ENOENT: no region, endpoint or file of that name, or no such file."""
     status = Status.ENOENT
+    _oserrno = _errno.ENOENT
 
 
-class Exists(Error):
+class Exists(Error, FileExistsError):
     """HSIPC_EEXIST: a live endpoint already has that name."""
     status = Status.EEXIST
+    _oserrno = _errno.EEXIST
 
 
 class NoMemory(Error):
@@ -113,9 +127,11 @@ class Full(Error):
     status = Status.EFULL
 
 
-class Again(Error):
-    """HSIPC_EAGAIN: nothing arrived in time. :meth:`Endpoint.poll` returns None instead."""
+class Again(Error, TimeoutError):
+    """HSIPC_EAGAIN: nothing arrived in time (:meth:`Endpoint.recv`); a TimeoutError.
+    :meth:`Endpoint.poll` returns None instead."""
     status = Status.EAGAIN
+    _oserrno = _errno.ETIMEDOUT
 
 
 class BadOffset(Error):
@@ -138,9 +154,10 @@ class Corrupt(Error):
     status = Status.ECORRUPT
 
 
-class PermissionDenied(Error):
+class PermissionDenied(Error, PermissionError):
     """HSIPC_EPERM: access refused by the OS or by hsipc's ownership check."""
     status = Status.EPERM
+    _oserrno = _errno.EPERM
 
 
 class TooBig(Error):
@@ -157,11 +174,16 @@ class SysError(Error, OSError):
         super().__init__(code, message, context)
         self.errno = errno
         self.strerror = os.strerror(errno) if errno else None
+        self.args = (self._text(),)
 
     def _text(self) -> str:
-        text = super()._text()
         errno = getattr(self, "errno", None)
-        return f"{text}: [Errno {errno}] {os.strerror(errno)}" if errno else text
+        if not errno:
+            return super()._text()
+        # The library's sentence ("errno holds it") says nothing errno does not.
+        where = f"{self.context}: " if self.context else ""
+        name = _errno.errorcode.get(errno, str(errno))
+        return f"{where}[Errno {errno}] {os.strerror(errno)} [{status_name(self.code)}, {name}]"
 
 
 class Closed(InvalidArgument):

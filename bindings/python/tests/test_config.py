@@ -41,6 +41,22 @@ class ConfigTest(RegionTest):
         self.assertNotEqual(cfg, hsipc.Config())
         self.assertIn("inbox_capacity=64", repr(cfg))
 
+    def test_region_size_is_the_librarys(self) -> None:
+        # hsipc._core._region_size says how big a region /dev/shm could not
+        # hold; it must be exact, so it is checked against the real objects.
+        self.assertEqual(hsipc._core._region_size(hsipc.Config()), 52211712)  # docs/region-format.md
+        configs = [hsipc.Config(pools=[(256, 64)], inbox_capacity=64),
+                   hsipc.Config(pools=[(1, 1)], inbox_capacity=1, max_endpoints=1),
+                   hsipc.Config(pools=[(100, 33), (4097, 3), (70000, 2)], inbox_capacity=1000, max_endpoints=65),
+                   hsipc.Config(pools=[(64, 1000), (65, 7)], inbox_capacity=3, max_endpoints=200)]
+        for i, cfg in enumerate(configs):
+            name = f"{self.name}-{i}"
+            self.addCleanup(self._remove, name)
+            with self.subTest(config=cfg):
+                self.attach(cfg, name=name).detach()
+                self.assertEqual(hsipc._core._region_size(cfg), os.stat(f"/dev/shm/hsipc.{name}").st_size)
+        self.assertIsNone(hsipc._core._region_size(hsipc.Config(pools=[(0, 1)])))
+
     def test_region_reports_effective_config(self) -> None:
         asked = hsipc.Config(pools=[(100, 3), (5000, 2)], inbox_capacity=100, max_endpoints=5,
                              mode=0o640, max_buffers_per_process=4)

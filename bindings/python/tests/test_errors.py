@@ -101,6 +101,80 @@ class InvalidArgumentTest(RegionTest):
         self.assertFalse(os.path.exists(os.path.join(SHM, "hsipc." + self.name)), "a failed create left an object")
 
 
+class NameReasonTest(RegionTest):
+    def test_invalid_name_says_why(self) -> None:
+        region = self.attach()
+        cases = [("", "is empty"), ("a/b", "contains '/'"), ("x" * 64, "is 64 bytes long; at most 63"),
+                 ("a b", "contains ' '"), ("tab\t", "contains '\\t'")]
+        for bad, why in cases:
+            for call in (hsipc.attach, hsipc.unlink, region.open, region.lookup):
+                with self.subTest(name=bad, call=call.__name__), \
+                        self.assertRaisesStatus(hsipc.InvalidArgument, Status.EINVAL) as cm:
+                    call(bad)
+                self.assertIn(f"the name {why}", str(cm.exception))
+
+
+class StdlibHierarchyTest(RegionTest):
+    def test_errors_are_the_stdlib_exceptions_too(self) -> None:
+        region = self.attach()
+        ep = region.open("ep")
+        cases = [(lambda: region.lookup("missing"), FileNotFoundError, hsipc.NotFound, errno.ENOENT),
+                 (lambda: hsipc.attach(self.name + "-none", create=False), FileNotFoundError, hsipc.NotFound,
+                  errno.ENOENT),
+                 (lambda: region.open("ep"), FileExistsError, hsipc.Exists, errno.EEXIST),
+                 (lambda: ep.recv(0), TimeoutError, hsipc.Again, errno.ETIMEDOUT),
+                 (lambda: ep.recv(0.01), TimeoutError, hsipc.Again, errno.ETIMEDOUT)]
+        for call, std, cls, code in cases:
+            with self.subTest(cls=cls.__name__):
+                with self.assertRaises(std) as cm:
+                    call()
+                e = cm.exception
+                self.assertIsInstance(e, cls)
+                self.assertIsInstance(e, OSError)
+                self.assertEqual((e.errno, e.strerror), (code, os.strerror(code)))
+                self.assertEqual(e.code, cls.status)
+                self.assertIn(f"[{_errors.status_name(cls.status)}]", str(e))
+                copy = pickle.loads(pickle.dumps(e))
+                self.assertIs(type(copy), cls)
+                self.assertEqual((str(copy), copy.errno, copy.code), (str(e), e.errno, e.code))
+        self.assertTrue(issubclass(hsipc.PermissionDenied, PermissionError))
+        self.assertEqual(hsipc.PermissionDenied(Status.EPERM).errno, errno.EPERM)
+        self.assertFalse(issubclass(hsipc.NoMemory, OSError))  # MemoryError is the interpreter's own
+
+    def test_recv_is_poll_without_none(self) -> None:
+        region = self.attach()
+        ep = region.open("ep")
+        ep.send(ep.id, region.alloc(4), 4)
+        with ep.recv(timeout=1.0) as msg:
+            self.assertEqual(msg.length, 4)
+        self.assertTrue(msg.spent)
+        with self.assertRaisesStatus(hsipc.Again, Status.EAGAIN) as cm:
+            ep.recv(timeout=0.01)
+        self.assertIn("recv on endpoint 'ep'", str(cm.exception))
+        ep.close()
+        with self.assertRaises(hsipc.Closed):
+            ep.recv(0)
+
+
+class FullDevShmTest(RegionTest):
+    def test_no_space_says_so_and_how_big(self) -> None:
+        st = os.statvfs(SHM)
+        if st.f_blocks == 0:
+            self.skipTest("/dev/shm has no size limit here")
+        # More 1 GiB buffers than /dev/shm holds: tmpfs refuses at once.
+        config = hsipc.Config(pools=[(1 << 30, st.f_blocks * st.f_frsize // (1 << 30) + 2)])
+        size = hsipc._core._region_size(config)
+        with self.assertRaisesStatus(hsipc.SysError, Status.ESYS) as cm:
+            hsipc.attach(self.name, config)
+        e = cm.exception
+        self.assertIsInstance(e, OSError)
+        self.assertEqual((e.errno, e.strerror), (errno.ENOSPC, "No space left on device"))
+        self.assertIn("No space left on device", str(e))
+        self.assertIn(f"creating a region of {size:,} bytes", str(e))
+        self.assertNotIn("errno holds it", str(e))
+        self.assertFalse(os.path.exists(os.path.join(SHM, "hsipc." + self.name)))
+
+
 class NotFoundTest(RegionTest):
     def test_lookup_of_missing_endpoint(self) -> None:
         region = self.attach()
