@@ -11,7 +11,7 @@ in place, and sends it to an endpoint; the receiver reads it where it lies::
             buf = region.alloc(100)
             buf.data[:5] = b"hello"
             ep.send(region.lookup("py"), buf, 5)   # buf is spent now
-            with ep.poll(timeout=1.0) as msg:      # None if nothing came in time
+            with ep.recv(timeout=1.0) as msg:      # TimeoutError if nothing came in time
                 assert bytes(msg.data) == b"hello"
     hsipc.unlink("demo")
 

@@ -63,6 +63,7 @@ from ._errors import (
     Closed,
     Error,
     InvalidArgument,
+    NoMemory,
     PeerGone,
     SpentBuffer,
     Status,
@@ -75,6 +76,7 @@ _EAGAIN = int(Status.EAGAIN)
 _EINVAL = int(Status.EINVAL)
 _ESYS = int(Status.ESYS)
 _ENOENT = int(Status.ENOENT)
+_ENOMEM = int(Status.ENOMEM)
 _U32 = 0xFFFFFFFF
 _U64 = 0xFFFFFFFFFFFFFFFF
 _SIZE_BITS = 8 * ctypes.sizeof(ctypes.c_size_t)
@@ -718,13 +720,19 @@ class Region:
         self._view = view
         return view
 
-    def alloc(self, size: int) -> "Buffer":
+    def alloc(self, size: int, timeout: Optional[float] = 0) -> "Buffer":
         """A buffer of at least `size` bytes from the smallest pool that fits
         and has one free (hsipc_alloc). Its :attr:`Buffer.data` covers its
         whole capacity.
 
+        `timeout` is for back-pressure: with ``0`` (the default) an exhausted
+        pool raises NoMemory at once; otherwise alloc retries, sleeping a few
+        tens of microseconds to a millisecond between tries (a release wakes
+        no one), for up to `timeout` seconds (``None``: no limit). No system
+        call is made while a buffer is free.
+
         Raises InvalidArgument (size 0), TooBig, NoMemory (pools exhausted,
-        or max_buffers_per_process reached), Closed.
+        or max_buffers_per_process reached, past the timeout), Closed.
         """
         if size.__class__ is not int or not 0 < size <= _SIZE_MAX:
             size = _alloc_size(size)
@@ -734,6 +742,8 @@ class Region:
             if rc:
                 if self._handle is None:
                     raise self._closed()
+                if rc == _ENOMEM and timeout != 0:
+                    return self._alloc_wait(size, timeout)
                 raise error(rc, f"hsipc_alloc({size})")
             off = out.value
             cap = self._caps.get(off)
@@ -763,6 +773,28 @@ class Region:
             if handle is None and isinstance(e, (ValueError, TypeError)) and not isinstance(e, Error):
                 raise self._closed() from None
             raise
+
+    def _alloc_wait(self, size: int, timeout: Optional[float]) -> "Buffer":
+        """alloc's retries under back-pressure."""
+        if timeout is None:
+            deadline = _INF
+        else:
+            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+                raise TypeError(f"timeout must be a number of seconds or None, not {type(timeout).__name__}")
+            if not timeout > 0:
+                raise InvalidArgument(Status.EINVAL, context=f"alloc timeout {timeout!r}")
+            deadline = time.monotonic() + timeout
+        pause = 20e-6
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                raise error(_ENOMEM, f"hsipc_alloc({size}), for {timeout} s")
+            time.sleep(min(pause, deadline - now))
+            pause = min(pause * 2, 1e-3)
+            try:
+                return self.alloc(size)
+            except NoMemory:
+                pass
 
     def _closed(self) -> Closed:
         return Closed(Status.EINVAL, context=f"region {self._name!r} is detached")

@@ -226,7 +226,9 @@ def load() -> Tuple[ctypes.CDLL, str]:
         lib = _try(explicit, tried, f"HSIPC_LIBRARY={explicit!r}")
         if lib is None:
             raise ImportError(f"hsipc: cannot use {tried[0]}")
-        return lib, explicit
+        # Absolute, so that library_path() still names it after a chdir and
+        # in a child started elsewhere.
+        return lib, os.path.abspath(explicit) if os.sep in explicit else explicit
     lib = _try(SONAME, tried, f"{SONAME} through the dynamic loader")
     if lib is not None:
         return lib, _resolve(lib, SONAME)

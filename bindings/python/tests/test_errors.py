@@ -7,6 +7,8 @@ import os
 import pickle
 import shutil
 import tempfile
+import threading
+import time
 import unittest
 
 import hsipc
@@ -231,6 +233,30 @@ class NoMemoryTest(RegionTest):
             region.alloc(8)
         self.assertEqual(region.pool_stats()[0].free, 6)
         del held
+
+
+class AllocTimeoutTest(RegionTest):
+    config = hsipc.Config(pools=[(256, 2)], inbox_capacity=8)
+
+    def test_alloc_waits_for_a_release(self) -> None:
+        region = self.attach()
+        held = [region.alloc(8), region.alloc(8)]
+        with self.assertRaises(hsipc.NoMemory):
+            region.alloc(8)  # timeout 0: at once
+        t0 = time.monotonic()
+        with self.assertRaisesStatus(hsipc.NoMemory, Status.ENOMEM):
+            region.alloc(8, timeout=0.05)
+        self.assertGreaterEqual(time.monotonic() - t0, 0.05)
+        timer = threading.Timer(0.05, held.pop().release)
+        timer.start()
+        self.addCleanup(timer.join)
+        buf = region.alloc(8, timeout=None)
+        self.assertFalse(buf.spent)
+        with self.assertRaises(hsipc.TooBig):
+            region.alloc(1000, timeout=1.0)  # no waiting for what can never fit
+        for bad in (-1, float("nan")):
+            with self.subTest(timeout=bad), self.assertRaises(hsipc.InvalidArgument):
+                region.alloc(8, timeout=bad)
 
 
 class FullTest(RegionTest):
