@@ -6,8 +6,11 @@
 #   python   the ctypes binding (python3-hsipc)
 include(CMakePackageConfigHelpers)
 
-# Override with -DHSIPC_MAINTAINER="Name <address>" when publishing packages.
-set(HSIPC_MAINTAINER "hsipc maintainers <hsipc@localhost>" CACHE STRING "Maintainer of the Debian packages")
+# The Debian packages' Maintainer and Homepage (also in their copyright
+# file). Override when publishing packages; lintian refuses localhost.
+set(HSIPC_PACKAGE_MAINTAINER "hsipc maintainers <maintainers@hsipc.dev>" CACHE STRING
+  "Maintainer of the Debian packages: Name <address>")
+set(HSIPC_PACKAGE_HOMEPAGE "https://hsipc.dev/" CACHE STRING "Homepage of the Debian packages")
 
 install(TARGETS hsipc EXPORT hsipcTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime NAMELINK_COMPONENT dev)
@@ -37,20 +40,23 @@ if(EXISTS ${PROJECT_SOURCE_DIR}/bindings/python/hsipc/__init__.py)
     PATTERN __pycache__ EXCLUDE)
 endif()
 
-# Each package's changelog, in Debian's format (Debian wants it compressed);
-# CHANGELOG.md holds the history.
+# Each package's changelog, in Debian's format (Debian wants it compressed;
+# changelog.gz, not changelog.Debian.gz, as the version has no Debian
+# revision: a native package); CHANGELOG.md holds the history. And each
+# package's machine-readable copyright file (DEP-5), from LICENSE.
 string(TIMESTAMP HSIPC_CHANGELOG_DATE "%a, %d %b %Y %H:%M:%S +0000" UTC)
 file(WRITE ${PROJECT_BINARY_DIR}/changelog.Debian
   "hsipc (${PROJECT_VERSION}) unstable; urgency=medium\n\n"
   "  * Built from the hsipc source tree; see CHANGELOG.md for what changed.\n\n"
-  " -- ${HSIPC_MAINTAINER}  ${HSIPC_CHANGELOG_DATE}\n")
+  " -- ${HSIPC_PACKAGE_MAINTAINER}  ${HSIPC_CHANGELOG_DATE}\n")
 execute_process(COMMAND gzip -9nc ${PROJECT_BINARY_DIR}/changelog.Debian
   OUTPUT_FILE ${PROJECT_BINARY_DIR}/changelog.gz)
+configure_file(cmake/debian/copyright.in ${PROJECT_BINARY_DIR}/copyright @ONLY)
 foreach(component_package runtime:libhsipc0 dev:libhsipc-dev tools:hsipc-tools python:python3-hsipc)
   string(REPLACE ":" ";" pair ${component_package})
   list(GET pair 0 component)
   list(GET pair 1 package)
-  install(FILES ${PROJECT_BINARY_DIR}/changelog.gz DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/${package}
+  install(FILES ${PROJECT_BINARY_DIR}/changelog.gz ${PROJECT_BINARY_DIR}/copyright DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/${package}
     COMPONENT ${component})
 endforeach()
 

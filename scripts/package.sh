@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds Debian packages of hsipc from this tree into OUTDIR:
-#   libhsipc0, libhsipc-dev, hsipc-tools, python3-hsipc
+#   libhsipc0, libhsipc-dev, hsipc-tools (hsipc and its benchmark), python3-hsipc
 #   scripts/package.sh OUTDIR
+# Maintainer and Homepage come from HSIPC_PACKAGE_MAINTAINER and
+# HSIPC_PACKAGE_HOMEPAGE (CMake cache, cmake/install.cmake): set them in
+# build-package/ or pass -D... once with cmake before publishing.
 # Installs missing Debian packages when run as root; otherwise prints the
 # apt-get command to run.
 set -euo pipefail
@@ -17,10 +20,19 @@ out=$(cd "$1" && pwd)
 need_packages cmake:cmake ninja:ninja-build g++:g++ gcc:gcc dpkg-shlibdeps:dpkg-dev
 
 build="$root/build-package"
-# As a distribution builds it: no -Werror (stated, so an older cache that
-# had it on does not keep it).
+# As a distribution builds it: Debian's hardening flags (fortified libc
+# calls, full RELRO with immediate binding; dpkg-buildflags with every
+# hardening feature), without -g as there is no -dbgsym package, and no
+# -Werror. All stated on every run, as the cache would keep older values.
+# The benchmark is built for hsipc-tools without iceoryx and Boost, which
+# must not become dependencies of the package.
+flags() { DEB_BUILD_MAINT_OPTIONS=hardening=+all DEB_CFLAGS_MAINT_STRIP=-g DEB_CXXFLAGS_MAINT_STRIP=-g \
+    dpkg-buildflags --get "$1"; }
 configure "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
-    -DHSIPC_BUILD_TESTS=OFF -DHSIPC_BUILD_BENCH=OFF -DHSIPC_WERROR=OFF >/dev/null
+    -DCMAKE_C_FLAGS="$(flags CPPFLAGS) $(flags CFLAGS)" -DCMAKE_CXX_FLAGS="$(flags CPPFLAGS) $(flags CXXFLAGS)" \
+    -DCMAKE_EXE_LINKER_FLAGS="$(flags LDFLAGS)" -DCMAKE_SHARED_LINKER_FLAGS="$(flags LDFLAGS)" \
+    -DHSIPC_BUILD_TESTS=OFF -DHSIPC_BUILD_BENCH=ON -DHSIPC_BENCH_ICEORYX=OFF -DHSIPC_BENCH_BOOST=OFF \
+    -DHSIPC_WERROR=OFF >/dev/null
 cmake --build "$build" -j "$(nproc)" >/dev/null
 (cd "$build" && cpack -G DEB -B "$out" >/dev/null)
 rm -rf "$out/_CPack_Packages"

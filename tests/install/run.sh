@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Builds the Debian packages, unpacks them into a scratch root, and builds
 # and runs a consumer against the installed files only: as C and as C++,
-# through pkg-config (shared and --static) and through find_package. Checks
-# that the library exports only hsipc_* and that the Python module imports.
-# Removes the scratch root at the end. Skips where dpkg is missing.
+# through pkg-config (shared and --static) and through find_package (the
+# static target from a C-only project). Checks that the library exports only
+# hsipc_*, exactly those of libhsipc0's symbols file, that every package has
+# its copyright file, that `hsipc bench` finds the packaged benchmark and
+# that the Python module imports. Where lintian is installed, fails on any
+# error or warning it reports on the four packages. Removes the scratch root
+# at the end. Skips where dpkg is missing.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -30,6 +34,12 @@ soname=$(objdump -p "$libdir/libhsipc.so.0" | awk '/SONAME/ {print $2}')
 exported=$(nm -D --defined-only "$libdir/libhsipc.so.0" | awk '$2 ~ /^[TDBRVW]$/ {print $3}' | sed 's/@.*//')
 foreign=$(grep -v '^hsipc_' <<<"$exported" | grep -v '^HSIPC_0$' || true)
 [[ -z $foreign ]] || fail "exports beyond hsipc_*: $foreign"
+dpkg-deb --ctrl-tarfile "$work"/debs/libhsipc0_*.deb | tar -xO ./symbols >"$work/symbols" ||
+    fail "libhsipc0 has no symbols file"
+"$here/check-symbols.sh" "$libdir/libhsipc.so.0" "$work/symbols" >/dev/null || fail "symbols file"
+for pkg in libhsipc0 libhsipc-dev hsipc-tools python3-hsipc; do
+    grep -q '^License: MIT' "$sysroot/usr/share/doc/$pkg/copyright" 2>/dev/null || fail "$pkg has no copyright file"
+done
 
 export LD_LIBRARY_PATH="$libdir"
 export PKG_CONFIG_SYSROOT_DIR="$sysroot" PKG_CONFIG_LIBDIR="$libdir/pkgconfig"
@@ -42,19 +52,32 @@ gcc -std=c11 -Wall -Werror $cflags "$here/consumer.c" -o "$work/c_static" \
 cmake -S "$here" -B "$work/cmake" -DCMAKE_PREFIX_PATH="$sysroot/usr" >"$work/cmake.log" 2>&1 ||
     { cat "$work/cmake.log"; fail "find_package(hsipc)"; }
 cmake --build "$work/cmake" >>"$work/cmake.log" 2>&1 || { cat "$work/cmake.log"; fail "building against the CMake package"; }
+cmake -S "$here/static-c" -B "$work/cmake-static" -DCMAKE_PREFIX_PATH="$sysroot/usr" >"$work/cmake.log" 2>&1 &&
+    cmake --build "$work/cmake-static" >>"$work/cmake.log" 2>&1 || { cat "$work/cmake.log"; fail "hsipc::hsipc_static from C"; }
 for program in "$work"/c_shared "$work"/cxx_shared "$work"/c_static \
-    "$work"/cmake/consumer_c "$work"/cmake/consumer_cxx "$work"/cmake/consumer_static; do
+    "$work"/cmake/consumer_c "$work"/cmake/consumer_cxx "$work"/cmake-static/consumer_static; do
     "$program" >/dev/null || fail "$(basename "$program") did not run"
 done
-ldd "$work/c_static" | grep -q libhsipc && fail "c_static links libhsipc dynamically"
+for program in "$work"/c_static "$work"/cmake-static/consumer_static; do
+    ldd "$program" | grep -q libhsipc && fail "$(basename "$program") links libhsipc dynamically"
+done
 
 "$sysroot/usr/bin/hsipc" --version >/dev/null || fail "hsipc command"
+# --list: hsipc_bench names its mechanisms and exits, without measuring.
+"$sysroot/usr/bin/hsipc" bench --list | grep -q hsipc || fail "hsipc bench does not run the packaged hsipc_bench"
 if command -v python3 >/dev/null 2>&1 && [[ -d $sysroot/usr/lib/python3/dist-packages/hsipc ]]; then
     HSIPC_LIBRARY="$libdir/libhsipc.so.0" PYTHONPATH="$sysroot/usr/lib/python3/dist-packages" \
         python3 -c 'import hsipc; hsipc.version()' || fail "python3 -c 'import hsipc'"
 fi
+# Errors and warnings fail; info and pedantic tags are shown, not counted.
 if command -v lintian >/dev/null 2>&1; then
-    lintian --no-tag-display-limit "$work"/debs/*.deb >"$work/lintian.log" 2>&1 || true
-    echo "install test: lintian: $(grep -c '^E:' "$work/lintian.log" || true) errors, $(grep -c '^W:' "$work/lintian.log" || true) warnings"
+    lintian --display-info --tag-display-limit 0 "$work"/debs/*.deb >"$work/lintian.log" 2>&1 || true
+    if grep -q '^[EW]:' "$work/lintian.log"; then
+        cat "$work/lintian.log" >&2
+        fail "lintian reports errors or warnings"
+    fi
+    echo "install test: lintian: no errors or warnings ($(grep -c '^I:' "$work/lintian.log" || true) info tags)"
+else
+    echo "install test: lintian not installed: packages not checked by it"
 fi
 echo "install test: passed (4 packages; C and C++ via pkg-config shared and static, and via find_package)"
