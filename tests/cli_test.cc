@@ -1,9 +1,15 @@
-// The hsipc command, run as a shell user would: output, --json, exit codes.
+// The hsipc command, run as a shell user would: output, --json, exit codes,
+// errors that name their cause, and every `hsipc ...` line of the docs.
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "test_util.h"
 
@@ -38,7 +44,7 @@ TEST(Cli, HelpAndUsage) {
     CliResult r = cli("--help");
     EXPECT_EQ(0, r.status);
     EXPECT_TRUE(contains(r.out, "usage: hsipc COMMAND"));
-    for (const char* command : {"ls", "stat", "rm", "reap", "bench"}) {
+    for (const char* command : {"create", "ls", "stat", "rm", "reap", "bench"}) {
         r = cli(std::string(command) + " --help");
         EXPECT_EQ(0, r.status) << command;
         EXPECT_TRUE(contains(r.out, std::string("usage: hsipc ") + command)) << r.out;
@@ -47,6 +53,9 @@ TEST(Cli, HelpAndUsage) {
     EXPECT_EQ(2, cli("frobnicate").status);
     EXPECT_EQ(2, cli("stat").status);
     EXPECT_EQ(2, cli("ls --bogus").status);
+    EXPECT_EQ(2, cli("create").status);
+    EXPECT_EQ(2, cli("create x --config").status);
+    EXPECT_EQ(2, cli("stat x --config y").status);
     r = cli("--version");
     EXPECT_EQ(0, r.status);
     EXPECT_TRUE(contains(r.out, "hsipc 0."));
@@ -120,6 +129,204 @@ TEST(Cli, LsStatReapRm) {
     hsipc_msg msg;  // still works for those attached
     EXPECT_OK(hsipc_poll(ep, &msg, 0));
     EXPECT_OK(hsipc_detach(r));
+}
+
+TEST(Cli, CreateFromAConfigFile) {
+    ScopedName name("cli-create");
+    std::string conf = "/tmp/hsipc-cli-create-" + std::to_string(getpid()) + ".conf";
+    {
+        std::ofstream f(conf);
+        f << "max_endpoints = 4\npool = 64 x 8\n";
+    }
+    CliResult r = cli(std::string("create ") + name.c_str() + " --config " + conf);
+    EXPECT_EQ(0, r.status) << r.out;
+    CliResult js = cli(std::string("stat --json ") + name.c_str());
+    EXPECT_TRUE(contains(js.out, "\"max_endpoints\":4,")) << js.out;
+    EXPECT_TRUE(contains(js.out, "{\"buffer_size\":64,\"buffers\":8,")) << js.out;
+    r = cli(std::string("create ") + name.c_str());  // exists: its configuration cannot change
+    EXPECT_EQ(1, r.status);
+    EXPECT_TRUE(contains(r.out, "exists already")) << r.out;
+    r = cli(std::string("create ") + name.c_str() + "-2 --config /nonexistent/hsipc.conf");
+    EXPECT_EQ(1, r.status);
+    EXPECT_TRUE(contains(r.out, "/nonexistent/hsipc.conf")) << r.out;
+    std::remove(conf.c_str());
+}
+
+// A full /dev/shm is HSIPC_ESYS with errno ENOSPC: the command must say
+// so, and how big the region is, not "operating-system error". A region of
+// nearly 1 TiB (the limit) cannot fit; tmpfs refuses the reservation at once.
+TEST(Cli, FullDevShmSaysNoSpaceAndTheSize) {
+    struct statvfs vfs;
+    ASSERT_EQ(0, statvfs("/dev/shm", &vfs));
+    const uint64_t bytes = 1000ull << 30;
+    if (uint64_t(vfs.f_bavail) * vfs.f_frsize >= bytes) GTEST_SKIP() << "/dev/shm could hold 1000 GiB";
+    ScopedName name("cli-nospace");
+    std::string conf = "/tmp/hsipc-cli-nospace-" + std::to_string(getpid()) + ".conf";
+    {
+        std::ofstream f(conf);
+        f << "pool = 1G x 1000\n";
+    }
+    CliResult r = cli(std::string("create ") + name.c_str() + " --config " + conf);
+    std::remove(conf.c_str());
+    EXPECT_EQ(1, r.status) << r.out;
+    EXPECT_TRUE(contains(r.out, "No space left on device")) << r.out;
+    EXPECT_TRUE(contains(r.out, "needs more than 1000.0 GiB")) << r.out;
+    EXPECT_TRUE(contains(r.out, "/dev/shm has ")) << r.out;
+    EXPECT_FALSE(contains(r.out, "errno holds it")) << r.out;
+    struct stat st;
+    EXPECT_NE(0, stat(name.path().c_str(), &st));
+}
+
+// ---- every `hsipc ...` command line in the docs --------------------------
+
+std::string read_file(const std::string& path) {
+    std::ifstream f(path);
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::stringstream s(text);
+    for (std::string line; std::getline(s, line);) out.push_back(line);
+    return out;
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
+
+// Markdown: `hsipc ...` code spans, and lines of fenced blocks that start
+// with "hsipc " or "$ hsipc " (a trailing # comment dropped).
+void markdown_commands(const std::string& path, std::vector<std::string>* out) {
+    bool fenced = false;
+    for (std::string line : lines_of(read_file(path))) {
+        if (starts_with(line, "```")) {
+            fenced = !fenced;
+            continue;
+        }
+        if (fenced) {
+            if (starts_with(line, "$ ")) line.erase(0, 2);
+            if (!starts_with(line, "hsipc ")) continue;
+            size_t hash = line.find(" #");
+            out->push_back(line.substr(0, hash));
+            continue;
+        }
+        for (size_t open = line.find('`'); open != std::string::npos;) {
+            size_t close = line.find('`', open + 1);
+            if (close == std::string::npos) break;
+            std::string span = line.substr(open + 1, close - open - 1);
+            if (starts_with(span, "hsipc ")) out->push_back(span);
+            open = line.find('`', close + 1);
+        }
+    }
+}
+
+// The manual page's SYNOPSIS, one command per .br, with the font macros
+// and escapes taken out; and "hsipc ..." quoted in macro lines elsewhere.
+void manpage_commands(const std::string& path, std::vector<std::string>* out) {
+    bool synopsis = false;
+    std::string current;
+    for (std::string line : lines_of(read_file(path))) {
+        for (size_t at; (at = line.find("\\-")) != std::string::npos;) line.replace(at, 2, "-");
+        if (starts_with(line, ".SH")) synopsis = line == ".SH SYNOPSIS";
+        if (synopsis && (line == ".br" || starts_with(line, ".SH"))) {
+            if (starts_with(current, "hsipc ")) out->push_back(current);
+            current.clear();
+            continue;
+        }
+        if (line.empty() || line[0] != '.' || starts_with(line, ".TH")) continue;  // .TH: "hsipc 0.1"
+        size_t space = line.find(' ');
+        std::string text = space == std::string::npos ? "" : line.substr(space + 1);
+        if (synopsis) {
+            for (char c : text) {
+                if (c != '"') current += c;
+            }
+            current += ' ';
+        } else {
+            size_t q = text.find("\"hsipc ");
+            if (q != std::string::npos) out->push_back(text.substr(q + 1, text.find('"', q + 1) - q - 1));
+        }
+    }
+}
+
+// The documented command lines: README.md, docs/*.md and tools/hsipc.1.
+std::vector<std::string> documented_commands() {
+    std::vector<std::string> out;
+    const std::string root = HSIPC_SOURCE_DIR;
+    markdown_commands(root + "/README.md", &out);
+    FILE* ls = popen(("ls " + root + "/docs/*.md").c_str(), "r");
+    char path[4096];
+    while (ls && std::fgets(path, sizeof path, ls)) {
+        std::string p(path);
+        p.erase(p.find_last_not_of("\n") + 1);
+        markdown_commands(p, &out);
+    }
+    if (ls) pclose(ls);
+    manpage_commands(root + "/tools/hsipc.1", &out);
+    return out;
+}
+
+// Each documented line is run twice. With --help appended, which the tool
+// honours only after it has accepted the command and every option before
+// it: a subcommand or option the tool lacks fails (exit 2). And, where its
+// only arguments are the placeholders NAME and FILE (not bench: it runs for
+// a minute), for real against a scratch region and configuration file:
+// the documented line must succeed.
+TEST(Cli, EveryCommandLineInTheDocsParses) {
+    ScopedName scratch("cli-docs");
+    std::string conf = "/tmp/hsipc-cli-docs-" + std::to_string(getpid()) + ".conf";
+    {
+        std::ofstream f(conf);
+        f << "pool = 64 x 8\n";
+    }
+    std::vector<std::string> commands = documented_commands();
+    std::vector<std::string> seen;
+    for (const std::string& line : commands) {
+        std::stringstream words(line);
+        std::string word, args;
+        bool placeholders_only = true;
+        words >> word;  // hsipc
+        std::string command;
+        while (words >> word) {
+            std::string w;
+            for (char c : word) {
+                if (c != '[' && c != ']') w += c;
+            }
+            if (w.size() > 3 && w.compare(w.size() - 3, 3, "...") == 0) w.erase(w.size() - 3);
+            if (w.empty() || w == "ARGS") continue;
+            if (w == "COMMAND") w = "ls";
+            if (command.empty()) {
+                command = w;
+            } else if (w == "NAME") {
+                w = scratch.c_str();
+            } else if (w == "FILE") {
+                w = conf;
+            } else if (w[0] != '-') {
+                placeholders_only = false;  // a real name from an example: parse only
+            }
+            args += " " + w;
+        }
+        seen.push_back(command);
+        CliResult r = cli(args + " --help");
+        EXPECT_EQ(0, r.status) << "documented `" << line << "` does not parse: hsipc" << args << "\n" << r.out;
+        // "hsipc rm" in prose names a command, it is not a line to run.
+        bool runnable = line.find("NAME") != std::string::npos || command == "ls";
+        if (!placeholders_only || !runnable || command == "bench") continue;
+        hsipc_unlink(scratch.c_str());
+        if (command != "create") {
+            hsipc_config cfg = hsipc_test::small_config(8, 2, 8, 4);
+            hsipc_region* r0;
+            ASSERT_OK(hsipc_attach(scratch.c_str(), &cfg, &r0));
+            ASSERT_OK(hsipc_detach(r0));
+        }
+        r = cli(args);
+        EXPECT_EQ(0, r.status) << "documented `" << line << "` fails: hsipc" << args << "\n" << r.out;
+    }
+    std::remove(conf.c_str());
+    // The extraction itself works: the synopsis alone names every command.
+    for (const char* command : {"create", "ls", "stat", "rm", "reap", "bench"}) {
+        EXPECT_NE(seen.end(), std::find(seen.begin(), seen.end(), command)) << command << " is in no doc";
+    }
 }
 
 }  // namespace

@@ -1,15 +1,18 @@
-// hsipc: list, inspect, remove and reap hsipc regions, as ipcs/ipcrm do for
-// System V IPC. Uses only the public API (and /dev/shm to list names).
+// hsipc: create, list, inspect, remove and reap hsipc regions, as ipcmk,
+// ipcs and ipcrm do for System V IPC. Uses only the public API (and
+// /dev/shm to list names and to tell how much space is free there).
 //
 // Exit status: 0 success, 1 failure (message on stderr), 2 bad usage.
 #include <dirent.h>
 #include <hsipc.h>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -23,18 +26,24 @@ const char* const kUsage =
     "usage: hsipc COMMAND [ARGS]\n"
     "\n"
     "commands:\n"
-    "  ls [--json]           list the regions on this machine\n"
-    "  stat NAME [--json]    configuration, pools and endpoints of region NAME\n"
-    "  rm NAME...            remove regions (attached processes keep working)\n"
-    "  reap NAME             reclaim what dead processes held in region NAME\n"
-    "  bench [ARGS]          run the quick benchmark (hsipc_bench --quick ARGS)\n"
+    "  create NAME [--config FILE]  create region NAME (defaults, or FILE)\n"
+    "  ls [--json]                  list the regions on this machine\n"
+    "  stat NAME [--json]           configuration, pools and endpoints of NAME\n"
+    "  rm NAME...                   remove regions (attached processes keep working)\n"
+    "  reap NAME                    reclaim what dead processes held in NAME\n"
+    "  bench [ARGS]                 the quick benchmark (hsipc_bench --quick ARGS)\n"
     "\n"
-    "  hsipc COMMAND --help  help on one command;  hsipc --version\n";
+    "  hsipc COMMAND --help         help on one command;  hsipc --version\n";
+
+struct Options {
+    bool json = false;
+    std::string config;  // create --config FILE
+};
 
 struct Command {
     const char* name;
     const char* help;
-    int (*run)(const std::vector<std::string>& args, bool json);
+    int (*run)(const std::vector<std::string>& args, const Options& options);
 };
 
 int usage_error(const char* message) {
@@ -42,8 +51,14 @@ int usage_error(const char* message) {
     return 2;
 }
 
-int fail(const std::string& what, int status) {
-    std::fprintf(stderr, "hsipc: %s: %s\n", what.c_str(), hsipc_strerror(status));
+// HSIPC_ESYS alone ("operating-system error; errno holds it") hides the
+// cause: say what errno said. `err` is errno as the failing call left it.
+int fail(const std::string& what, int status, int err = 0) {
+    if (status == HSIPC_ESYS && err != 0) {
+        std::fprintf(stderr, "hsipc: %s: %s\n", what.c_str(), std::strerror(err));
+    } else {
+        std::fprintf(stderr, "hsipc: %s: %s\n", what.c_str(), hsipc_strerror(status));
+    }
     return 1;
 }
 
@@ -70,6 +85,66 @@ std::string user_name(uid_t uid) {
     return pw ? pw->pw_name : std::to_string(uid);
 }
 
+// ---- create ---------------------------------------------------------------
+
+std::string human_size(uint64_t bytes) {
+    char buf[32];
+    if (bytes >= (1ull << 30)) {
+        std::snprintf(buf, sizeof buf, "%.1f GiB", double(bytes) / double(1ull << 30));
+    } else {
+        std::snprintf(buf, sizeof buf, "%.1f MiB", double(bytes) / double(1ull << 20));
+    }
+    return buf;
+}
+
+// A full /dev/shm is the usual reason a region cannot be made (a Docker
+// container's 64 MiB holds one default region of about 50 MB). Say how big
+// the region is beside what is free. The region's exact size is the
+// library's business; its buffers alone are a lower bound.
+void explain_no_space(const hsipc_config& cfg) {
+    uint64_t buffers = 0;
+    for (uint32_t p = 0; p < cfg.pool_count; p++) buffers += cfg.pools[p].buffer_size * cfg.pools[p].buffer_count;
+    std::fprintf(stderr, "hsipc: the region needs more than %s (%llu bytes of buffers alone)", human_size(buffers).c_str(),
+                 (unsigned long long)buffers);
+    struct statvfs vfs;
+    if (statvfs(kShmDir, &vfs) == 0) {
+        std::fprintf(stderr, "; %s has %s free", kShmDir, human_size(uint64_t(vfs.f_bavail) * vfs.f_frsize).c_str());
+    }
+    std::fprintf(stderr, ".\nhsipc: remove unused regions (hsipc ls, hsipc rm NAME), enlarge %s, or configure\n"
+                 "       fewer or smaller buffers.\n", kShmDir);
+}
+
+int cmd_create(const std::vector<std::string>& args, const Options& options) {
+    if (args.size() != 1) return usage_error("create takes one region name");
+    const std::string& name = args[0];
+    // The configuration hsipc_attach would use, made here so that a
+    // failure can say what it asked for.
+    hsipc_config cfg;
+    hsipc_config_init(&cfg);
+    const char* env = std::getenv("HSIPC_CONFIG");
+    std::string file = !options.config.empty() ? options.config : env && *env ? env : "";
+    if (!file.empty()) {
+        int rc = hsipc_config_load(&cfg, file.c_str());
+        if (rc != HSIPC_OK) return fail(file, rc, errno);
+    }
+    hsipc_region* r;
+    if (hsipc_attach_existing(name.c_str(), &r) == HSIPC_OK) {
+        hsipc_detach(r);
+        std::fprintf(stderr, "hsipc: %s: the region exists already (hsipc rm %s first to reconfigure it)\n",
+                     name.c_str(), name.c_str());
+        return 1;
+    }
+    int rc = hsipc_attach(name.c_str(), &cfg, &r);
+    if (rc != HSIPC_OK) {
+        int err = errno;
+        fail(name, rc, err);
+        if (rc == HSIPC_ESYS && err == ENOSPC) explain_no_space(cfg);
+        return 1;
+    }
+    hsipc_detach(r);  // the region stays until hsipc rm
+    return 0;
+}
+
 // ---- ls -----------------------------------------------------------------
 
 struct Listing {
@@ -79,7 +154,8 @@ struct Listing {
     std::string owner;
 };
 
-int cmd_ls(const std::vector<std::string>& args, bool json) {
+int cmd_ls(const std::vector<std::string>& args, const Options& options) {
+    const bool json = options.json;
     if (!args.empty()) return usage_error("ls takes no arguments");
     DIR* dir = opendir(kShmDir);
     if (!dir) {
@@ -115,15 +191,17 @@ int cmd_ls(const std::vector<std::string>& args, bool json) {
 
 // ---- stat ---------------------------------------------------------------
 
-int cmd_stat(const std::vector<std::string>& args, bool json) {
+int cmd_stat(const std::vector<std::string>& args, const Options& options) {
+    const bool json = options.json;
     if (args.size() != 1) return usage_error("stat takes one region name");
     const std::string& name = args[0];
     hsipc_region* r;
     int rc = hsipc_attach_existing(name.c_str(), &r);
-    if (rc != HSIPC_OK) return fail(name, rc);
+    if (rc != HSIPC_OK) return fail(name, rc, errno);
     hsipc_config cfg;
     hsipc_config_init(&cfg);
     rc = hsipc_region_config(r, &cfg);
+    int err = 0;
     std::vector<hsipc_pool_stats> pools(cfg.pool_count);
     for (uint32_t p = 0; rc == HSIPC_OK && p < cfg.pool_count; p++) {
         pools[p].struct_size = sizeof pools[p];
@@ -137,8 +215,9 @@ int cmd_stat(const std::vector<std::string>& args, bool json) {
         if (e == HSIPC_OK) endpoints.push_back(info);
         if (e != HSIPC_OK && e != HSIPC_ENOENT) rc = e;
     }
+    if (rc != HSIPC_OK) err = errno;  // before hsipc_detach can change it
     hsipc_detach(r);
-    if (rc != HSIPC_OK) return fail(name, rc);
+    if (rc != HSIPC_OK) return fail(name, rc, err);
 
     if (json) {
         std::printf("{\"name\":%s,\"max_endpoints\":%u,\"inbox_capacity\":%u,\"mode\":\"%04o\","
@@ -176,31 +255,33 @@ int cmd_stat(const std::vector<std::string>& args, bool json) {
 
 // ---- rm, reap, bench ------------------------------------------------------
 
-int cmd_rm(const std::vector<std::string>& args, bool) {
+int cmd_rm(const std::vector<std::string>& args, const Options&) {
     if (args.empty()) return usage_error("rm takes one or more region names");
     int status = 0;
     for (const std::string& name : args) {
         int rc = hsipc_unlink(name.c_str());
-        if (rc != HSIPC_OK) status = fail(name, rc);
+        if (rc != HSIPC_OK) status = fail(name, rc, errno);
     }
     return status;
 }
 
-int cmd_reap(const std::vector<std::string>& args, bool) {
+int cmd_reap(const std::vector<std::string>& args, const Options&) {
     if (args.size() != 1) return usage_error("reap takes one region name");
     hsipc_region* r;
     int rc = hsipc_attach_existing(args[0].c_str(), &r);
-    if (rc != HSIPC_OK) return fail(args[0], rc);
+    if (rc != HSIPC_OK) return fail(args[0], rc, errno);
     int reaped = hsipc_reap(r);
+    int err = errno;  // before hsipc_detach can change it
     hsipc_detach(r);
-    if (reaped < 0) return fail(args[0], reaped);
+    if (reaped < 0) return fail(args[0], reaped, err);
     std::printf("reclaimed %d buffers and endpoints\n", reaped);
     return 0;
 }
 
-// The benchmark program, looked for beside this one, in the build tree
-// layout (../bench/), then on PATH.
-int cmd_bench(const std::vector<std::string>& args, bool) {
+// The benchmark program: where the package installs it (libexec, see
+// tools/CMakeLists.txt), beside this one, in the build tree layout
+// (../bench/), then on PATH.
+int cmd_bench(const std::vector<std::string>& args, const Options&) {
     char self[4096];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     std::vector<std::string> candidates;
@@ -208,7 +289,7 @@ int cmd_bench(const std::vector<std::string>& args, bool) {
         self[n] = '\0';
         std::string dir(self);
         dir.erase(dir.rfind('/'));
-        candidates = {dir + "/hsipc_bench", dir + "/../bench/hsipc_bench"};
+        candidates = {dir + "/" HSIPC_BENCH_FROM_BINDIR, dir + "/hsipc_bench", dir + "/../bench/hsipc_bench"};
     }
     std::vector<std::string> argv_strings = {"hsipc_bench", "--quick"};
     argv_strings.insert(argv_strings.end(), args.begin(), args.end());
@@ -219,11 +300,18 @@ int cmd_bench(const std::vector<std::string>& args, bool) {
         if (access(path.c_str(), X_OK) == 0) execv(path.c_str(), argv.data());
     }
     execvp("hsipc_bench", argv.data());
-    std::fprintf(stderr, "hsipc: bench: hsipc_bench is not installed (build the bench/ target)\n");
+    std::fprintf(stderr, "hsipc: bench: hsipc_bench is not installed (it is in the hsipc-tools package; in a\n"
+                         "       source tree, build the hsipc_bench target)\n");
     return 1;
 }
 
 const Command kCommands[] = {
+    {"create",
+     "usage: hsipc create NAME [--config FILE]\n  Creates region NAME from the defaults overlaid with the stored\n"
+     "  configuration FILE (or the file HSIPC_CONFIG names), as the first\n"
+     "  hsipc_attach would; the region stays until hsipc rm. An existing region\n"
+     "  is an error (exit 1): its configuration cannot change.\n",
+     cmd_create},
     {"ls", "usage: hsipc ls [--json]\n  Lists the regions in /dev/shm: name, size, mode and owner.\n", cmd_ls},
     {"stat",
      "usage: hsipc stat NAME [--json]\n  Shows region NAME's configuration, each pool's free, held and queued\n"
@@ -235,7 +323,11 @@ const Command kCommands[] = {
      "usage: hsipc reap NAME\n  Returns to the pools what dead processes held in region NAME, frees\n"
      "  their endpoint names, and prints how much it reclaimed.\n",
      cmd_reap},
-    {"bench", "usage: hsipc bench [ARGS]\n  Runs the quick benchmark: hsipc_bench --quick ARGS.\n", cmd_bench},
+    {"bench",
+     "usage: hsipc bench [ARGS]\n  Runs the quick benchmark, hsipc against pipes, sockets and message\n"
+     "  queues: hsipc_bench --quick ARGS (under a minute). ARGS are hsipc_bench's\n"
+     "  options, e.g. --sizes 64,4K --modes rt --no-plot, or --list.\n",
+     cmd_bench},
 };
 
 }  // namespace
@@ -255,7 +347,7 @@ int main(int argc, char** argv) {
     for (const Command& c : kCommands) {
         if (command != c.name) continue;
         std::vector<std::string> args;
-        bool json = false;
+        Options options;
         for (int i = 2; i < argc; i++) {
             std::string a = argv[i];
             if (a == "--help" || a == "-h") {
@@ -263,14 +355,17 @@ int main(int argc, char** argv) {
                 return 0;
             }
             if (a == "--json" && (command == "ls" || command == "stat")) {
-                json = true;
+                options.json = true;
+            } else if (a == "--config" && command == "create") {
+                if (i + 1 == argc) return usage_error("--config needs a file");
+                options.config = argv[++i];
             } else if (a.size() > 1 && a[0] == '-' && command != "bench") {
                 return usage_error(("unknown option " + a).c_str());
             } else {
                 args.push_back(a);
             }
         }
-        return c.run(args, json);
+        return c.run(args, options);
     }
     return usage_error(("unknown command " + command).c_str());
 }
