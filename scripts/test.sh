@@ -17,7 +17,10 @@ quick=0
 
 need_packages cmake:cmake ninja:ninja-build g++:g++ gcc:gcc \
     /usr/include/gtest/gtest.h:libgtest-dev strace:strace \
-    pkg-config:pkg-config dpkg-shlibdeps:dpkg-dev python3:python3
+    pkg-config:pkg-config dpkg-shlibdeps:dpkg-dev python3:python3 \
+    /usr/share/doc/python3-venv:python3-venv \
+    /usr/lib/python3/dist-packages/numpy:python3-numpy /usr/lib/python3/dist-packages/pip:python3-pip \
+    /usr/lib/python3/dist-packages/setuptools:python3-setuptools /usr/lib/python3/dist-packages/wheel:python3-wheel
 
 # configure_and_build DIR CMAKE_ARGS...
 configure_and_build() {
