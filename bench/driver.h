@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The one workload, run over any mechanism's channel: round trip and
 // one-way streaming. Every mechanism goes through exactly these loops, so
 // they differ only in how a message gets from one process to the other.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What the results came from, printed above them.
 #pragma once
 

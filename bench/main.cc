@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // hsipc_bench: one run measures hsipc and the usual IPC mechanisms under the
 // same two-process workload, and reports tables, a CSV file, a plot and the
 // performance targets. See docs/performance.md.

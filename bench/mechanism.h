@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The common interface of everything the benchmark measures.
 //
 // A mechanism lives in three places: the coordinator prepares what both

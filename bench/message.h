@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The workload every mechanism carries, so that all of them move and touch
 // the same bytes: the sender writes all n bytes of a message, the receiver
 // reads all n bytes and checks them.

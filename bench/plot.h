@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Round-trip p50 against message size, log-log, one line per mechanism:
 // a gnuplot script generated here and fed to gnuplot (Debian: gnuplot-nox).
 #pragma once

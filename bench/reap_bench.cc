@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // hsipc_reap_bench: what reaping costs when it matters.
 //
 //   reap      a sender dies with N messages queued in a live inbox; how long

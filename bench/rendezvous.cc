@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "rendezvous.h"
 
 #include <time.h>

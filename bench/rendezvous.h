@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A two-process barrier in memory shared by the children of one case: the
 // phases of driver.h (both ends open, both connected, both done) must not
 // overlap between the two processes.

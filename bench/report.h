@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The results as Markdown tables (stdout) and as CSV.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Every case's outcome, and the figures derived from it.
 #pragma once
 

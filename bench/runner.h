@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The coordinator's side of a case: fork the two children, pin them, wait
 // for them with a deadline, and clean up whatever happens — a child that
 // fails or hangs is killed, and Ctrl-C or SIGTERM kills both children and

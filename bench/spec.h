@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What one benchmark case is, and what each of its two processes reports.
 #pragma once
 

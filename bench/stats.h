@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Percentiles of round-trip samples.
 #pragma once
 

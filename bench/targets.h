@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The performance targets of hsipc (docs/performance.md, "Targets"),
 // checked against this run's results.
 #pragma once

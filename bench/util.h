@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Small helpers every part of the benchmark uses: errors, clocks, spinning.
 #pragma once
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # What `cmake --install` puts where, in four components that become the
 # Debian packages of scripts/package.sh:
 #   runtime  libhsipc.so.0 (package libhsipc0)

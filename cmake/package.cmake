@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Debian packages from this build (CPack DEB), one per install component;
 # scripts/package.sh runs it (with Debian's hardening flags) and
 # tests/install/run.sh checks them, lintian included.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hsipc demo: round-trip latency between two processes, hsipc against a pipe.
  *
  * The parent sends a message to a forked child, which reads every byte and

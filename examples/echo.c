@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* echo: the C end of the cross-language test (bindings/python/tests).
  *
  *   echo REGION ENDPOINT [COUNT]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The smallest complete hsipc program: one process sends itself a message.
  * Build: cc hello.c -lhsipc */
 #include <hsipc.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Fuzz target: the stored configuration file's parser (config_apply_text)
 // and the limits check that turns a configuration into the form a region
 // header stores (config_to_stored, compute_layout).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Fuzz target: random operation sequences on one region in one process,
 // each result checked against a simple model.
 //

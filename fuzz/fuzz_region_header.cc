@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Fuzz target: attaching to a region whose header (and size) a peer wrote.
 //
 // Set up once: a small region, left as a crashed process leaves it (a live

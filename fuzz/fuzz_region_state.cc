@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Fuzz target: every call on a region whose tables a peer scribbles on.
 //
 // Set up once: a small region with two endpoints of ours ("a", "b") and one

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "fuzz_util.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Shared by the fuzz targets: reading an input piece by piece, region names
 // that vanish from /dev/shm even when a target crashes, regions and dead
 // peers to fuzz, and failing loudly.

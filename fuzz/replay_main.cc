@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The regression driver: a main() for a fuzz target built without libFuzzer
 // (any compiler), which feeds it every file of the directories (or the
 // files) named on the command line, in name order, once each.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hsipc — shared-memory IPC for processes on one Linux machine.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds hsipc_bench (Release) and runs it: round-trip latency and one-way
 # streaming throughput of hsipc beside a raw shared-memory baseline, pipes,
 # Unix sockets, POSIX and System V message queues, iceoryx and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds hsipc in Release and runs the demo: round-trip latency between two
 # processes over hsipc (polling and blocking) and over a pipe, in one run.
 #   scripts/demo.sh [--count N] [--size BYTES] [--region NAME] [--help]

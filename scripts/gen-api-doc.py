@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Generates docs/api.md from include/hsipc.h, the one API reference.
 
   scripts/gen-api-doc.py           rewrite docs/api.md

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Shared by the scripts: find the repository and make sure the Debian
 # packages a script needs are installed (installing them when run as root).
 # shellcheck shell=bash

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds Debian packages of hsipc from this tree into OUTDIR:
 #   libhsipc0, libhsipc-dev, hsipc-tools (hsipc and its benchmark), python3-hsipc
 #   scripts/package.sh OUTDIR

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds hsipc and runs every test: the suite under AddressSanitizer and
 # UndefinedBehaviorSanitizer, the threaded tests under ThreadSanitizer, the
 # package install test, then the plain suite, whose CTest summary ends the
@@ -17,7 +18,7 @@ quick=0
 
 need_packages cmake:cmake ninja:ninja-build g++:g++ gcc:gcc \
     /usr/include/gtest/gtest.h:libgtest-dev strace:strace \
-    pkg-config:pkg-config dpkg-shlibdeps:dpkg-dev python3:python3 \
+    pkg-config:pkg-config dpkg-shlibdeps:dpkg-dev python3:python3 lintian:lintian \
     /usr/share/doc/python3-venv:python3-venv \
     /usr/lib/python3/dist-packages/numpy:python3-numpy /usr/lib/python3/dist-packages/pip:python3-pip \
     /usr/lib/python3/dist-packages/setuptools:python3-setuptools /usr/lib/python3/dist-packages/wheel:python3-wheel

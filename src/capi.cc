@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The C ABI: checks arguments, calls the core, and lets nothing escape.
 // Every function catches all exceptions (the core throws only std::bad_alloc
 // from containers, which becomes HSIPC_ENOMEM).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Configurations: defaults, validation, and the stored configuration file.
 #pragma once
 

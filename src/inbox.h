@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // An inbox: a ring of 64-bit entries, many senders, one receiver.
 //
 // A sender's claim of a slot *is* its publication: one compare-and-swap of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Inline and template part of inbox.h.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Computes where each part of a region lies from its configuration.
 #include "layout.h"
 

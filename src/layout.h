@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The region as a file format: what lies where in the shared memory object.
 // docs/region-format.md describes the same layout for humans; a change here
 // that moves or resizes anything bumps kLayoutVersion.

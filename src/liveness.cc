@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "liveness.h"
 
 #include <pthread.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Who is alive: each attached process holds a kernel lock on its slot's byte
 // of the region object, which the kernel drops when it dies, so a reaper
 // asks the kernel instead of trusting pids (which are reused).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Sending and receiving: the hot path. Lock-free, and no system call except
 // the wake of a receiver that announced it sleeps.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The naming service: endpoint names to inboxes, in the region's endpoint
 // table. Every change happens under the region lock; senders read an
 // endpoint's state and gen without it.

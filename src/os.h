@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The operating system behind one interface: shared memory objects, mapping,
 // kernel-held byte locks, futexes and clocks. Nothing else in the core
 // includes a system header. Functions return 0 or an errno value and leave

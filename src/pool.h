@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Buffer pools: fixed-size buffers whose holder is one owner word each.
 //
 // Allocation claims a free buffer with one compare-and-swap of its owner

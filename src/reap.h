@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Reclaiming what dead processes held.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A process's attachment to a named region: create, validate, map, detach.
 #pragma once
 

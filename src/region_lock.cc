@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "region_lock.h"
 
 #include <cerrno>

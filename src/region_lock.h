@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The region lock: serializes the cold paths (endpoint naming, process
 // slots, reaping) across processes. It is a kernel-held lock on byte 0 of the
 // region object, so it cannot be corrupted by a peer scribbling on the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Introspection: snapshots of pools and endpoints for tools.
 #pragma once
 

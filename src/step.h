@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Schedule perturbation for tests: a hook at each step of the shared-memory
 // protocols (each atomic load, store or CAS of a region word that another
 // process may race with).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Waiting for a message: spin briefly, then sleep on the endpoint's futex
 // word in the region. The sender pays a system call only when it sees the
 // receiver announced that it sleeps.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The C ABI as a contract: argument checks, status codes and sentences,
 // versions, the public structs' layout, and "no out-parameter is written
 // on failure".

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Chaos: producers and consumers exchange sequenced, checksummed messages
 // through one region while the test SIGKILLs random processes at random
 // moments and restarts them. In the end every message a consumer got was

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The hsipc command, run as a shell user would: output, --json, exit codes,
 // errors that name their cause, and every `hsipc ...` line of the docs.
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Configurations: hsipc_config_init defaults, the stored configuration file
 // (hsipc_config_load), HSIPC_CONFIG for hsipc_attach(name, NULL, ...), and
 // the internal validation in src/config.h.

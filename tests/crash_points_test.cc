@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Kills a process at every instruction of an operation (creating a region
 // counts as one). A child stops just
 // before the operation; the test single-steps it k instructions with

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Keeps the C samples in the documentation true.
 
 Every ```conf block is a stored configuration file hsipc_config_load must

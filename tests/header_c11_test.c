@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The public header as strict C11 (-std=c11 -pedantic -Werror -Wall -Wextra):
  * every macro expanded, every type used, and every function called once

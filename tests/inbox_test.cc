@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The inbox ring on its own, in private memory, plus full/FIFO behaviour
 // through the C API.
 #include "inbox.h"

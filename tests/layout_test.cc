@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The region format: encodings and where things lie.
 #include "layout.h"
 

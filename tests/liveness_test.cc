@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Processes that die: reaping what they held, reclaiming their slots and
 // names, and surviving a death inside the region lock.
 #include "liveness.h"

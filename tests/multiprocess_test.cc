@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Real traffic between processes, each attaching on its own: re-executed
 // children (fresh processes, as users run them) and forked ones.
 #include <cstring>

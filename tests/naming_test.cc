@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Names and the naming service: name validation for regions and endpoints,
 // endpoint open/lookup/close, stale and made-up ids, the endpoint table's
 // limit, dead owners, and several handles in one process.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Buffer pools: smallest fit, fall-through, exhaustion, and bad releases.
 #include "pool.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Races the hardware rarely produces, made to happen: a hook at a chosen
 // protocol step (src/step.h) does what another process or thread could do
 // at that very moment. Each test is one defect an outside review found with

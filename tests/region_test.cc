@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Attach, validate, create, detach and unlink.
 #include "region.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A buggy peer writes random bytes anywhere past the header of a live
 // region, while another process holds buffers and has messages queued.
 // Every call must still return a status: no crash, no hang, and no pointer

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Introspection: pool counts, endpoint info, and attaching without creating.
 #include "stats.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Honest stress: several processes doing what users do for months —
 // restarting endpoints under live senders, reaping while others re-send,
 // many senders on a small inbox — with natural timing, and checking that

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Zero system calls per polled message: strace counts every system call of
 // a ping-pong between two processes, for few and for many round trips; the
 // count must not grow with the number of messages.

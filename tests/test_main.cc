@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // GoogleTest's main, plus the entry point of re-executed children:
 // `test-binary --child=NAME args...` runs the function registered as NAME
 // (HSIPC_CHILD) in a fresh process and exits with its result.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Shared helpers for the tests: status-aware assertions, unique region
 // names, configurations, and children (forked or re-executed).
 #pragma once

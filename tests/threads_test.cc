@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Threads sharing one attachment: every call is thread-safe (one poller per
 // endpoint). These are the tests ThreadSanitizer runs, since it cannot see
 // between processes or between two mappings.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Waiting: polls that time out, polls woken by a sender, and the
 // announce-then-recheck protocol of wait_until.
 #include "wait.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // hsipc: create, list, inspect, remove and reap hsipc regions, as ipcmk,
 // ipcs and ipcrm do for System V IPC. Uses only the public API (and
 // /dev/shm to list names and to tell how much space is free there).

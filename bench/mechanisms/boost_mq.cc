@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Boost.Interprocess message_queue, one per direction: a queue of `depth`
 // slots of n bytes in a shared memory object, guarded by a process-shared
 // mutex and condition variables; send() and receive() copy the message in

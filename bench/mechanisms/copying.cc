@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "copying.h"
 
 #include <cstdio>

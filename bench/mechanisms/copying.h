@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What the copying mechanisms (pipe, Unix socket, POSIX and System V message
 // queues, Boost.Interprocess) have in common: the sender fills a local
 // buffer and the mechanism copies it out; the receiver has it copied into

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "fd_stream.h"
 
 #include <unistd.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Byte-stream mechanisms over file descriptors (pipe, Unix socket): the
 // coordinator makes the descriptors before fork; each child keeps its two
 // and closes the peer's, so a peer that dies is an EOF or EPIPE.

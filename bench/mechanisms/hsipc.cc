@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // hsipc through its public C API only, as an application would use it.
 //
 // Each child attaches to the case's region itself after fork (the region is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Eclipse iceoryx through its C binding: zero-copy publish/subscribe in
 // shared memory managed by the RouDi daemon (iox-roudi), which must be
 // running with mempools for the sizes measured (bench/roudi.toml;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The list of mechanisms, and the stand-in for those this build lacks.
 #include "registry.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Two pipes, one per direction, with the kernel's default capacity (64 KiB
 // on Linux): the message is copied into the kernel by write() and out by read().
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // POSIX message queues (mq_open), one per direction, within the limits an
 // unprivileged user gets: at most msgsize_max bytes per message
 // (/proc/sys/fs/mqueue/msgsize_max, 8 KiB by default) and msg_max messages

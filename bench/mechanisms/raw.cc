@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The physical limit: two processes passing the message through memory they
 // share, with nothing in between — no allocator, no queue bookkeeping, no
 // system call. The message's own word 0 (its sequence word, stored last

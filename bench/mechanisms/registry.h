@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // One factory per mechanism file; mechanisms.cc lists them in table order.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // System V message queues (msgget), one per direction, within the default
 // limits: at most MSGMAX bytes per message (/proc/sys/kernel/msgmax, 8 KiB
 // by default), so a larger message travels as consecutive chunks. The queues

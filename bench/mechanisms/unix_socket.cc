@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A Unix domain stream socket pair with the kernel's default buffer sizes:
 // one connection carries both directions.
 #include <fcntl.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """hsipc from Python against multiprocessing, between two Python processes.
 
     python3 bindings/python/bench.py            # full run, best of 3

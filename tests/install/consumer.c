@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A program outside the project, built against the installed package only:
  * compiled as C and as C++, linked shared and static. */
 #include <hsipc.h>

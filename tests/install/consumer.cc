@@ -1,2 +1,3 @@
+// SPDX-License-Identifier: MIT
 // The consumer of consumer.c, compiled as C++: the header must serve both.
 #include "consumer.c"

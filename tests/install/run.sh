@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds the Debian packages, unpacks them into a scratch root, and builds
 # and runs a consumer against the installed files only: as C and as C++,
 # through pkg-config (shared and --static) and through find_package (the

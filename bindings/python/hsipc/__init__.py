@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """hsipc: shared-memory IPC between processes on one Linux machine, for Python.
 
 A pure-Python binding over ctypes to libhsipc (include/hsipc.h); nothing to

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Regions, endpoints, buffers and messages over the C API.
 
 How the memory stays mapped. The library maps a region once per handle;

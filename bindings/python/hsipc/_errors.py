@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Status codes and the exceptions they become.
 
 STATUS_TABLE mirrors HSIPC_STATUS_MAP of include/hsipc.h line for line;

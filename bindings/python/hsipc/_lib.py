@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Finding libhsipc, and the ctypes mirror of include/hsipc.h.
 
 Search order (the first that loads wins):

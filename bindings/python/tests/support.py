@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Shared helpers: unique names, paths into the source and build trees, and a
 TestCase that gives each test its own region and removes it afterwards."""
 

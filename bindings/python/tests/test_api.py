@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Everything public has a docstring, and every public function and method
 type hints for its parameters and result."""
 

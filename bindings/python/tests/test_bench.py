@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """bench.py still runs, end to end, with tiny counts (no timing is checked:
 the machines are shared)."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Config: defaults, overrides, files, HSIPC_CONFIG, and what a region reports."""
 
 from __future__ import annotations

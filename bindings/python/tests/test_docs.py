@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """docs/python.md, executed: its code must run and print what the page shows.
 
 The page's conventions:

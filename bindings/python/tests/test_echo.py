@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Cross-language traffic: examples/echo.c (C, only <hsipc.h>) answers
 messages sent from Python, reversing their bytes in place."""
 

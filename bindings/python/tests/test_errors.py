@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Every exception class, raised where its C status arises."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The binding against include/hsipc.h, parsed: status codes, exception
 classes, function prototypes, struct layouts and constants cannot drift."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Finding and loading libhsipc."""
 
 from __future__ import annotations

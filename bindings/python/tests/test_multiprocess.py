@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Traffic between Python processes. Every child attaches anew: a handle is
 never used across fork() (in a forked child the inherited one is Closed)."""
 

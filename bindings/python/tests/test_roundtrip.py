@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Messages through one process: the documented shape, order, sizes,
 forwarding, timeouts, introspection and lifetimes."""
 

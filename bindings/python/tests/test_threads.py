@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Blocking polls: other threads, closing under a poller, and Ctrl-C."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The memoryviews: zero-copy, and unusable once their buffer is given up."""
 
 from __future__ import annotations
