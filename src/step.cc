@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+// Built only with HSIPC_STEP_HOOKS (CMakeLists.txt): nothing here ships.
 #include "step.h"
 
 #include <cstdlib>
@@ -40,7 +41,6 @@ void perturb_randomly(Step) {
     }
 }
 
-#ifdef HSIPC_STEP_HOOKS
 namespace {
 StepHook hook_from_environment() {
     const char* v = std::getenv("HSIPC_PERTURB");
@@ -49,6 +49,5 @@ StepHook hook_from_environment() {
 }  // namespace
 
 std::atomic<StepHook> g_step_hook{hook_from_environment()};
-#endif
 
 }  // namespace hsipc

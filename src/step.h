@@ -31,6 +31,10 @@ enum class Step : uint8_t {
 };
 
 #ifdef HSIPC_STEP_HOOKS
+// The random perturbation HSIPC_PERTURB=1 installs, for tests that want it
+// regardless of the environment.
+void perturb_randomly(Step s);
+
 using StepHook = void (*)(Step);
 // Set by tests; by the library itself when HSIPC_PERTURB is set at load.
 extern std::atomic<StepHook> g_step_hook;
@@ -43,9 +47,5 @@ constexpr bool kStepHooks = true;
 inline void step(Step = Step::kAny) {}
 constexpr bool kStepHooks = false;
 #endif
-
-// The random perturbation HSIPC_PERTURB=1 installs, for tests that want it
-// regardless of the environment.
-void perturb_randomly(Step s);
 
 }  // namespace hsipc
