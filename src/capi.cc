@@ -130,6 +130,17 @@ HSIPC_API int hsipc_lookup(hsipc_region* r, const char* name, hsipc_id* out) noe
     return guarded([&] { return hsipc::endpoint_lookup(*core(r), name, out); });
 }
 
+HSIPC_API int hsipc_lookup_wait(hsipc_region* r, const char* name, int64_t timeout_ns, hsipc_id* out) noexcept {
+    if (!r || !name || !out) return HSIPC_EINVAL;
+    return guarded([&] { return hsipc::endpoint_lookup_wait(*core(r), name, timeout_ns, out); });
+}
+
+HSIPC_API int hsipc_endpoint_set_spin(hsipc_endpoint* ep, int64_t spin_ns) noexcept {
+    if (!ep || spin_ns < 0) return HSIPC_EINVAL;
+    core(ep)->spin.ns.store(spin_ns, std::memory_order_relaxed);  // relaxed: see SpinSetting
+    return HSIPC_OK;
+}
+
 HSIPC_API int hsipc_alloc(hsipc_region* r, size_t size, hsipc_off* out) noexcept {
     if (!r || !out) return HSIPC_EINVAL;
     return guarded([&] { return hsipc::pool_alloc(*core(r), size, out); });

@@ -88,6 +88,7 @@ uint64_t layout_fingerprint() {
     f.mix(sizeof(RegionHeader));
     f.mix(offsetof(RegionHeader, config));
     f.mix(offsetof(RegionHeader, lock_dirty));
+    f.mix(offsetof(RegionHeader, names_changed));
     f.mix(sizeof(StoredConfig));
     f.mix(sizeof(ProcessSlot));
     f.mix(sizeof(EndpointSlot));

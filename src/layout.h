@@ -61,6 +61,9 @@ struct RegionHeader {
     // 1 while some process holds the region lock; finding it set on taking
     // the lock means the previous holder died inside (see region_lock.cc).
     alignas(kCacheLine) std::atomic<uint32_t> lock_dirty;
+    // Bumped after every endpoint open, a futex word for hsipc_lookup_wait:
+    // waiters sleep on it until a name may have appeared.
+    alignas(kCacheLine) std::atomic<uint32_t> names_changed;
 };
 
 // One per process that may attach. The process owns slot i while it holds an

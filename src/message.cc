@@ -198,7 +198,8 @@ int message_poll(Endpoint& ep, hsipc_msg* msg, int64_t timeout_ns) {
     int rc = take_one(ep, msg);
     if (rc != HSIPC_EAGAIN || timeout_ns == 0) return rc;
     EndpointSlot& slot = ep.region->endpoint_slot(ep.index);
-    return wait_until(slot.sleeping, timeout_ns, [&] { return take_one(ep, msg); });
+    return wait_until(slot.sleeping, timeout_ns, ep.spin.ns.load(std::memory_order_relaxed),
+                      [&] { return take_one(ep, msg); });
 }
 
 int message_poll_many(Endpoint& ep, hsipc_msg* msgs, size_t max, int64_t timeout_ns, size_t* count) {
@@ -214,7 +215,8 @@ int message_poll_many(Endpoint& ep, hsipc_msg* msgs, size_t max, int64_t timeout
     };
     int rc = take_batch();
     if (rc == HSIPC_EAGAIN && timeout_ns != 0) {
-        rc = wait_until(ep.region->endpoint_slot(ep.index).sleeping, timeout_ns, take_batch);
+        rc = wait_until(ep.region->endpoint_slot(ep.index).sleeping, timeout_ns,
+                        ep.spin.ns.load(std::memory_order_relaxed), take_batch);
     }
     if (rc == HSIPC_OK) *count = taken;
     return rc;
@@ -227,7 +229,8 @@ int message_poll_batch(Endpoint& ep, hsipc_msg* msgs, size_t max, int64_t timeou
     if (linger_ns > 0 && max > 1 && os::online_cpus() > 1) {
         int rc = head_state(ep);
         if (rc == HSIPC_EAGAIN && timeout_ns != 0) {
-            rc = wait_until(ep.region->endpoint_slot(ep.index).sleeping, timeout_ns, [&] { return head_state(ep); });
+            rc = wait_until(ep.region->endpoint_slot(ep.index).sleeping, timeout_ns,
+                            ep.spin.ns.load(std::memory_order_relaxed), [&] { return head_state(ep); });
         }
         // A damaged head (ECORRUPT) goes straight on: the take reports it.
         if (rc != HSIPC_OK && rc != HSIPC_ECORRUPT) return rc;

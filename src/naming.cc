@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: MIT
 #include "naming.h"
 
+#include <cerrno>
 #include <cstring>
 
 #include "inbox.h"
 #include "liveness.h"
+#include "os.h"
 #include "pool.h"
 #include "reap.h"
 #include "region_lock.h"
 #include "step.h"
+#include "wait.h"
 
 namespace hsipc {
 namespace {
@@ -99,8 +102,16 @@ int endpoint_open(Region& r, const char* name, Endpoint** out) {
         step();
         // release: senders that see "open" (acquire) see the reset inbox.
         e.state.store(kEndpointOpen, std::memory_order_release);
-        *ep = Endpoint{&r, uint32_t(index), gen, endpoint_id(r, uint32_t(index), gen), 0,
-                       endpoint_inbox(r, uint32_t(index), gen)};
+        ep->region = &r;
+        ep->index = uint32_t(index);
+        ep->gen = gen;
+        ep->id = endpoint_id(r, uint32_t(index), gen);
+        ep->head = 0;
+        ep->inbox = endpoint_inbox(r, uint32_t(index), gen);
+        // Someone may wait for this name (hsipc_lookup_wait). release: with
+        // the endpoint's state, a woken lookup finds it open.
+        r.header().names_changed.fetch_add(1, std::memory_order_release);
+        os::futex_wake_all(reinterpret_cast<uint32_t*>(&r.header().names_changed));
         r.endpoints.push_back(ep);
     }
     *out = ep;
@@ -171,6 +182,41 @@ int endpoint_lookup(Region& r, const char* name, hsipc_id* out) {
                        r.endpoint_slot(uint32_t(index)).gen.load(std::memory_order_relaxed) &
                            endpoint_gen_max(r.layout.id_index_bits));
     return HSIPC_OK;
+}
+
+}  // namespace hsipc
+
+namespace hsipc {
+
+int endpoint_lookup_wait(Region& r, const char* name, int64_t timeout_ns, hsipc_id* out) {
+    if (timeout_ns < 0 && timeout_ns != HSIPC_FOREVER) return HSIPC_EINVAL;
+    const int64_t start = os::monotonic_ns();
+    const int64_t deadline =
+        timeout_ns == HSIPC_FOREVER ? -1 : (timeout_ns < INT64_MAX - start ? start + timeout_ns : INT64_MAX);
+    std::atomic<uint32_t>& changed = r.header().names_changed;
+    for (;;) {
+        // Read before looking, so an open between the look and the sleep
+        // changes the word and the sleep does not begin. acquire: pairs with
+        // the opener's bump after it marked the endpoint open.
+        const uint32_t seen = changed.load(std::memory_order_acquire);
+        int rc = endpoint_lookup(r, name, out);
+        if (rc != HSIPC_ENOENT) return rc;
+        const int64_t now = os::monotonic_ns();
+        if (deadline >= 0 && now >= deadline) return HSIPC_ENOENT;
+        // No spinning: names appear at the pace of process start-up. Sliced
+        // as a poll's sleep is, for an opener that dies between marking its
+        // endpoint open and waking us.
+        const int64_t slice_end = deadline >= 0 && deadline - now < kMaxSleepSliceNs ? deadline : now + kMaxSleepSliceNs;
+        const int err = os::futex_wait(reinterpret_cast<const uint32_t*>(&changed), seen, slice_end);
+        if (err == EINTR) {
+            rc = endpoint_lookup(r, name, out);
+            return rc == HSIPC_ENOENT ? HSIPC_EINTR : rc;
+        }
+        if (err != 0 && err != ETIMEDOUT && err != EAGAIN) {
+            errno = err;
+            return HSIPC_ESYS;
+        }
+    }
 }
 
 }  // namespace hsipc

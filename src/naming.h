@@ -12,6 +12,9 @@ namespace hsipc {
 int endpoint_open(Region& r, const char* name, Endpoint** out);
 int endpoint_close(Endpoint* ep);  // frees ep
 int endpoint_lookup(Region& r, const char* name, hsipc_id* out);
+// As endpoint_lookup, sleeping until the name is opened or timeout_ns
+// (0, > 0 or HSIPC_FOREVER) passes: then HSIPC_ENOENT.
+int endpoint_lookup_wait(Region& r, const char* name, int64_t timeout_ns, hsipc_id* out);
 
 // Under the region lock: closes endpoint slot `index` whoever owns it,
 // returning its queued messages' buffers to the pools. Returns how many.

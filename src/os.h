@@ -55,6 +55,7 @@ int byte_locked_elsewhere(int fd, uint64_t byte, bool* held);
 // deadline (ns; < 0 means none). Returns 0, ETIMEDOUT, EAGAIN or EINTR.
 int futex_wait(const uint32_t* word, uint32_t expected, int64_t deadline_ns);
 void futex_wake_one(uint32_t* word);
+void futex_wake_all(uint32_t* word);
 
 // ---- Clocks and small things -------------------------------------------------
 int64_t monotonic_ns();  // vDSO: no system call

@@ -13,6 +13,11 @@
 
 namespace hsipc {
 
+// How long a waiting poll spins before it sleeps, unless set otherwise
+// (hsipc_endpoint_set_spin): long enough to catch a reply in a round trip,
+// short enough not to burn a core.
+constexpr int64_t kDefaultSpinNs = 50'000;
+
 struct ProcessAttachment;  // liveness.h
 struct Endpoint;
 
@@ -56,6 +61,19 @@ struct Region {
     uint32_t inbox_capacity() const { return layout.config.inbox_capacity; }
 };
 
+// A setting any thread may change while another polls: atomic, relaxed
+// (the poll that reads it next uses it), and copyable by value like the rest
+// of an Endpoint.
+struct SpinSetting {
+    std::atomic<int64_t> ns{kDefaultSpinNs};
+    SpinSetting() = default;
+    SpinSetting(const SpinSetting& o) : ns(o.ns.load(std::memory_order_relaxed)) {}
+    SpinSetting& operator=(const SpinSetting& o) {
+        ns.store(o.ns.load(std::memory_order_relaxed), std::memory_order_relaxed);
+        return *this;
+    }
+};
+
 // One open endpoint: the receiver's private view of its inbox.
 struct Endpoint {
     Region* region;
@@ -65,6 +83,8 @@ struct Endpoint {
     uint32_t head;  // next position to take; private, since one thread polls
     // Worked out once at open, not on every poll:
     InboxView inbox;  // endpoint_inbox(*region, index, gen)
+    // How long a waiting poll spins before it sleeps (hsipc_endpoint_set_spin).
+    SpinSetting spin;
 };
 
 bool valid_name(const char* name);

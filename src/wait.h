@@ -14,11 +14,10 @@
 
 namespace hsipc {
 
-// How long a waiting receiver spins before it sleeps: long enough to catch
-// a reply in a round trip, short enough not to burn a core. After the first
-// few microseconds it yields the CPU between looks, in case the sender is
-// waiting for this very CPU (both pinned to one, or a busy machine).
-constexpr int64_t kSpinNs = 50'000;
+// A waiting receiver spins up to its endpoint's spin_ns (kDefaultSpinNs,
+// region.h) before it sleeps. After the first few microseconds it yields the
+// CPU between looks, in case the sender is waiting for this very CPU (both
+// pinned to one, or a busy machine).
 constexpr int64_t kBusySpinNs = 5'000;
 
 // A sender that dies between publishing and waking leaves us asleep with a
@@ -32,18 +31,22 @@ constexpr int64_t kFirstSleepSliceNs = 1'000'000;
 constexpr int64_t kMaxSleepSliceNs = 64'000'000;
 
 // Calls try_once() until it returns other than HSIPC_EAGAIN or timeout_ns
-// (> 0, or HSIPC_FOREVER) passes. try_once() must be cheap and must not
-// block. Returns its last result, or HSIPC_ESYS for a failed futex call.
+// (> 0, or HSIPC_FOREVER) passes, spinning up to spin_ns before it sleeps.
+// try_once() must be cheap and must not block. Returns its last result,
+// HSIPC_EINTR where a signal handler ran while it slept (as read and poll
+// do, so a daemon's stop flag is seen), or HSIPC_ESYS for a failed futex
+// call.
 template <class TryOnce>
-int wait_until(std::atomic<uint32_t>& sleeping, int64_t timeout_ns, TryOnce try_once) {
+int wait_until(std::atomic<uint32_t>& sleeping, int64_t timeout_ns, int64_t spin_ns, TryOnce try_once) {
     const int64_t start = os::monotonic_ns();
     const int64_t deadline = timeout_ns == HSIPC_FOREVER ? -1 : start + timeout_ns;
     // On one CPU the sender cannot run while we spin: go straight to sleep.
-    const int64_t spin_ns = os::online_cpus() > 1 ? kSpinNs : 0;
-    const int64_t spin_until = deadline >= 0 && deadline < start + spin_ns ? deadline : start + spin_ns;
+    if (os::online_cpus() <= 1) spin_ns = 0;
+    const int64_t spin_until =
+        deadline >= 0 && deadline - start < spin_ns ? deadline : (spin_ns < INT64_MAX - start ? start + spin_ns : INT64_MAX);
     const int64_t busy_until = start + kBusySpinNs;
     int rc;
-    for (uint32_t i = 1;; i++) {
+    for (uint32_t i = 1; spin_ns > 0; i++) {
         rc = try_once();
         if (rc != HSIPC_EAGAIN) return rc;
         if ((i & 63) != 0) {
@@ -69,7 +72,14 @@ int wait_until(std::atomic<uint32_t>& sleeping, int64_t timeout_ns, TryOnce try_
         const int64_t slice_end = deadline >= 0 && deadline - now < slice_ns ? deadline : now + slice_ns;
         if (slice_ns < kMaxSleepSliceNs) slice_ns *= 2;
         int err = os::futex_wait(reinterpret_cast<const uint32_t*>(&sleeping), 1, slice_end);
-        if (err != 0 && err != ETIMEDOUT && err != EAGAIN && err != EINTR) {
+        if (err == EINTR) {
+            // A handler ran (a wait with a timeout is never restarted, with
+            // or without SA_RESTART). A message that came meanwhile wins.
+            rc = try_once();
+            if (rc == HSIPC_EAGAIN) rc = HSIPC_EINTR;
+            break;
+        }
+        if (err != 0 && err != ETIMEDOUT && err != EAGAIN) {
             sleeping.store(0, std::memory_order_relaxed);
             errno = err;
             return HSIPC_ESYS;

@@ -117,6 +117,7 @@ TEST(CApiStatus, ValuesMatchContract) {
     EXPECT_EQ(-11, HSIPC_EPERM);
     EXPECT_EQ(-12, HSIPC_ETOOBIG);
     EXPECT_EQ(-13, HSIPC_ESYS);
+    EXPECT_EQ(-14, HSIPC_EINTR);
 }
 
 TEST(CApiStatus, MapListsEveryCodeOnceInOrder) {
@@ -129,8 +130,8 @@ TEST(CApiStatus, MapListsEveryCodeOnceInOrder) {
 #define CAPI_TEST_ROW(name, value, sentence) {name, value, #name, sentence},
     const Row rows[] = {HSIPC_STATUS_MAP(CAPI_TEST_ROW)};
 #undef CAPI_TEST_ROW
-    ASSERT_EQ(14u, sizeof rows / sizeof rows[0]);
-    for (size_t i = 0; i < 14; i++) {
+    ASSERT_EQ(15u, sizeof rows / sizeof rows[0]);
+    for (size_t i = 0; i < 15; i++) {
         EXPECT_EQ(-int(i), rows[i].code) << rows[i].name;
         EXPECT_EQ(rows[i].code, rows[i].value) << rows[i].name;
         EXPECT_STREQ(rows[i].sentence, hsipc_strerror(rows[i].code)) << rows[i].name;
@@ -139,20 +140,20 @@ TEST(CApiStatus, MapListsEveryCodeOnceInOrder) {
 
 TEST(CApiStatus, StrerrorDistinctForEveryCode) {
     std::set<std::string> sentences;
-    for (int code = HSIPC_OK; code >= HSIPC_ESYS; code--) {
+    for (int code = HSIPC_OK; code >= HSIPC_EINTR; code--) {
         const char* s = hsipc_strerror(code);
         ASSERT_NE(nullptr, s) << code;
         EXPECT_GT(std::strlen(s), 0u) << code;
         EXPECT_TRUE(sentences.insert(s).second) << "duplicate sentence for " << code << ": " << s;
         EXPECT_EQ(s, hsipc_strerror(code)) << "not a static string for " << code;
     }
-    EXPECT_EQ(14u, sentences.size());
+    EXPECT_EQ(15u, sentences.size());
 }
 
 TEST(CApiStatus, StrerrorOfUnknownValues) {
     std::set<std::string> known;
-    for (int code = HSIPC_OK; code >= HSIPC_ESYS; code--) known.insert(hsipc_strerror(code));
-    for (int code : {1, 2, -14, -100, 1000, INT_MIN, INT_MAX, INT_MIN + 1}) {
+    for (int code = HSIPC_OK; code >= HSIPC_EINTR; code--) known.insert(hsipc_strerror(code));
+    for (int code : {1, 2, -15, -100, 1000, INT_MIN, INT_MAX, INT_MIN + 1}) {
         const char* s = hsipc_strerror(code);
         ASSERT_NE(nullptr, s) << code;
         EXPECT_GT(std::strlen(s), 0u) << code;

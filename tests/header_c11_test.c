@@ -56,14 +56,14 @@ static const struct status_row status_rows[] = {HSIPC_STATUS_MAP(C11_TEST_ROW)};
 #undef C11_TEST_ROW
 
 #define STATUS_COUNT (sizeof status_rows / sizeof status_rows[0])
-_Static_assert(sizeof status_rows / sizeof status_rows[0] == 14, "HSIPC_STATUS_MAP has 14 entries");
+_Static_assert(sizeof status_rows / sizeof status_rows[0] == 15, "HSIPC_STATUS_MAP has 15 entries");
 
 static const int explicit_codes[] = {
     HSIPC_OK,       HSIPC_EINVAL, HSIPC_ENOENT,   HSIPC_EEXIST,   HSIPC_ENOMEM,
     HSIPC_EFULL,    HSIPC_EAGAIN, HSIPC_EBADOFF,  HSIPC_EPEER,    HSIPC_EVERSION,
-    HSIPC_ECORRUPT, HSIPC_EPERM,  HSIPC_ETOOBIG,  HSIPC_ESYS,
+    HSIPC_ECORRUPT, HSIPC_EPERM,  HSIPC_ETOOBIG,  HSIPC_ESYS,     HSIPC_EINTR,
 };
-_Static_assert(sizeof explicit_codes / sizeof explicit_codes[0] == 14, "every status code");
+_Static_assert(sizeof explicit_codes / sizeof explicit_codes[0] == 15, "every status code");
 
 /* ---- Checking ----------------------------------------------------------------- */
 
@@ -91,7 +91,7 @@ static int failures;
 
 static void check_statuses(void) {
     size_t i, j;
-    CHECK(STATUS_COUNT == 14);
+    CHECK(STATUS_COUNT == 15);
     for (i = 0; i < STATUS_COUNT; i++) {
         const char *s = hsipc_strerror(status_rows[i].code);
         CHECK((int)status_rows[i].code == status_rows[i].value);
@@ -115,6 +115,7 @@ static void check_statuses(void) {
     CHECK(HSIPC_EPERM == -11);
     CHECK(HSIPC_ETOOBIG == -12);
     CHECK(HSIPC_ESYS == -13);
+    CHECK(HSIPC_EINTR == -14);
     CHECK(hsipc_strerror(1) != NULL);
     CHECK(hsipc_strerror(-14) != NULL);
     CHECK(hsipc_strerror(INT_MIN) != NULL);
@@ -163,6 +164,10 @@ static void round_trip(void) {
     REQUIRE_STATUS(HSIPC_OK, hsipc_endpoint_open(r, "c11-endpoint", &ep));
     CHECK(hsipc_endpoint_id(ep) != 0);
     REQUIRE_STATUS(HSIPC_OK, hsipc_lookup(r, "c11-endpoint", &id));
+    REQUIRE_STATUS(HSIPC_OK, hsipc_lookup_wait(r, "c11-endpoint", 0, &id));
+    REQUIRE_STATUS(HSIPC_ENOENT, hsipc_lookup_wait(r, "c11-nobody", 1000, &id));
+    REQUIRE_STATUS(HSIPC_OK, hsipc_endpoint_set_spin(ep, 0));
+    REQUIRE_STATUS(HSIPC_EINVAL, hsipc_endpoint_set_spin(ep, -1));
     CHECK(id == hsipc_endpoint_id(ep));
 
     REQUIRE_STATUS(HSIPC_OK, hsipc_alloc(r, sizeof payload, &off));

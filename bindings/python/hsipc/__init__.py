@@ -47,6 +47,7 @@ from ._errors import (
     Error,
     Exists,
     Full,
+    Interrupted,
     InvalidArgument,
     NoMemory,
     NotFound,
@@ -73,7 +74,7 @@ __all__ = [
     "attach", "unlink", "version", "library_path", "strerror",
     "Config", "Region", "Endpoint", "Buffer", "Message", "PoolStats", "EndpointInfo",
     "Error", "InvalidArgument", "NotFound", "Exists", "NoMemory", "Full", "Again", "BadOffset",
-    "PeerGone", "VersionMismatch", "Corrupt", "PermissionDenied", "TooBig", "SysError",
+    "PeerGone", "VersionMismatch", "Corrupt", "PermissionDenied", "TooBig", "SysError", "Interrupted",
     "Closed", "SpentBuffer", "Status", "STATUS_TABLE",
     "MAX_POOLS", "NAME_MAX", "POLL_SLICE", "HSIPC_FOREVER", "HEADER_VERSION",
 ]

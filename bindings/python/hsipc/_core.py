@@ -74,6 +74,7 @@ from ._errors import (
 )
 
 _EAGAIN = int(Status.EAGAIN)
+_EINTR = int(Status.EINTR)
 _EINVAL = int(Status.EINVAL)
 _ESYS = int(Status.ESYS)
 _ENOENT = int(Status.ENOENT)
@@ -1076,7 +1077,9 @@ class Endpoint:
                 finally:
                     self._waiting = False
                     lock.release()
-                if rc != _EAGAIN:
+                # HSIPC_EINTR: a signal handler is due. Back in Python it runs
+                # (an exception it raises propagates); then wait on (PEP 475).
+                if rc != _EAGAIN and rc != _EINTR:
                     break
                 if deadline is not None:
                     ns = deadline - _monotonic_ns()
@@ -1190,7 +1193,7 @@ class Endpoint:
                     finally:
                         self._waiting = False
                         lock.release()
-                    if rc != _EAGAIN:
+                    if rc != _EAGAIN and rc != _EINTR:  # EINTR: as in poll
                         break
                     if deadline is not None:
                         ns = deadline - _monotonic_ns()
@@ -1199,7 +1202,7 @@ class Endpoint:
                         if ns > _SLICE_NS:
                             ns = _SLICE_NS
             if rc:
-                if rc == _EAGAIN:
+                if rc == _EAGAIN or rc == _EINTR:  # EINTR: the time ran out after a handler ran
                     return []
                 raise self._poll_error(rc)
             region = self._region

@@ -31,6 +31,7 @@ STATUS_TABLE: Tuple[Tuple[str, int, str], ...] = (
     ("HSIPC_EPERM", -11, "access refused"),
     ("HSIPC_ETOOBIG", -12, "size exceeds the largest pool's buffer size"),
     ("HSIPC_ESYS", -13, "operating-system error; errno holds it"),
+    ("HSIPC_EINTR", -14, "a signal handler ran while waiting"),
 )
 
 Status = enum.IntEnum(  # type: ignore[misc]
@@ -166,6 +167,14 @@ class TooBig(Error):
     status = Status.ETOOBIG
 
 
+class Interrupted(Error, InterruptedError):
+    """HSIPC_EINTR: a signal handler ran while the call waited. The binding's
+    own waits never raise it: as PEP 475 asks, they let the handler run (its
+    exception propagates) and otherwise go on waiting."""
+    status = Status.EINTR
+    _oserrno = _errno.EINTR
+
+
 class SysError(Error, OSError):
     """HSIPC_ESYS: an operating-system error; ``errno`` and ``strerror`` say which."""
     status = Status.ESYS
@@ -205,7 +214,7 @@ class SpentBuffer(BadOffset):
 CLASSES: Dict[int, Type[Error]] = {
     cls.status: cls  # type: ignore[misc]
     for cls in (InvalidArgument, NotFound, Exists, NoMemory, Full, Again, BadOffset, PeerGone,
-                VersionMismatch, Corrupt, PermissionDenied, TooBig, SysError)
+                VersionMismatch, Corrupt, PermissionDenied, TooBig, SysError, Interrupted)
 }
 
 

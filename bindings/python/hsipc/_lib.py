@@ -136,6 +136,8 @@ PROTOTYPES: Dict[str, Tuple[object, List[object]]] = {
     "hsipc_endpoint_close": (c_int, [hsipc_endpoint_p]),
     "hsipc_endpoint_id": (hsipc_id, [hsipc_endpoint_p]),
     "hsipc_lookup": (c_int, [hsipc_region_p, c_char_p, POINTER(hsipc_id)]),
+    "hsipc_lookup_wait": (c_int, [hsipc_region_p, c_char_p, c_int64, POINTER(hsipc_id)]),
+    "hsipc_endpoint_set_spin": (c_int, [hsipc_endpoint_p, c_int64]),
     "hsipc_alloc": (c_int, [hsipc_region_p, c_size_t, POINTER(hsipc_off)]),
     "hsipc_ptr": (c_void_p, [hsipc_region_p, hsipc_off]),
     "hsipc_capacity": (c_size_t, [hsipc_region_p, hsipc_off]),
