@@ -90,6 +90,9 @@ _SIZE_MAX = (1 << _SIZE_BITS) - 1
 POLL_SLICE = 0.1
 _SLICE_NS = int(POLL_SLICE * 1e9)
 _SLICE = ctypes.c_int64(_SLICE_NS)
+# A waiting lookup holds the region's lock (so detach cannot free the handle
+# under it): shorter slices keep the region's other calls waiting less.
+_LOOKUP_SLICE_NS = 20_000_000
 _INF = float("inf")
 
 # Function objects, looked up once. `_f*` keep the GIL (never block); the
@@ -678,16 +681,44 @@ class Region:
             self._endpoints.add(ep)
         return ep
 
-    def lookup(self, name: _Name) -> int:
+    def lookup(self, name: _Name, timeout: Optional[float] = 0) -> int:
         """The id of the open endpoint `name`, from any process (hsipc_lookup).
 
-        Raises InvalidArgument (bad name), NotFound, SysError.
+        `timeout` 0 (the default) looks once; a positive number waits at most
+        that many seconds for the name to be opened, None without limit
+        (hsipc_lookup_wait: it sleeps, never spins). A waiting lookup returns
+        to the interpreter every 20 ms, so signal handlers run, Ctrl-C
+        interrupts it, and the region's other calls (which share its lock
+        with it) wait no longer than that.
+
+        Raises InvalidArgument (bad name, negative or NaN timeout), NotFound
+        (not opened in time), SysError.
         """
         raw = _name_arg(name, "endpoint")
         out = _lib.hsipc_id()
-        with self._lock:
-            rc = _lib_.hsipc_lookup(self._h(), raw, byref(out))
-        _named_call(rc, "hsipc_lookup", name, raw)
+        if timeout == 0:
+            with self._lock:
+                rc = _lib_.hsipc_lookup(self._h(), raw, byref(out))
+            _named_call(rc, "hsipc_lookup", name, raw)
+            return out.value
+        deadline, ns = _first_slice(_INF if timeout is None else timeout)
+        ns = min(ns, _LOOKUP_SLICE_NS)
+        while True:
+            with self._lock:
+                rc = _lib_.hsipc_lookup_wait(self._h(), raw, ns, byref(out))
+            # ENOENT: the slice ran out; EINTR: a signal handler is due, and
+            # runs now (PEP 475). Either way, wait on while time is left.
+            if rc != _ENOENT and rc != _EINTR:
+                break
+            if deadline is not None:
+                ns = deadline - _monotonic_ns()
+                if ns <= 0:
+                    rc = _ENOENT
+                    break
+                ns = min(ns, _LOOKUP_SLICE_NS)
+            else:
+                ns = _LOOKUP_SLICE_NS
+        _named_call(rc, "hsipc_lookup_wait", name, raw)
         return out.value
 
     def reap(self) -> int:
@@ -883,6 +914,24 @@ class Endpoint:
     def name(self) -> str:
         """The endpoint's name."""
         return self._name
+
+    def set_spin(self, seconds: float) -> None:
+        """How long a waiting poll spins before it sleeps
+        (hsipc_endpoint_set_spin): 50e-6 by default, 0 sleeps at once. The
+        spin catches a quick reply without a system call; a receiver of a
+        steady trickle of messages spends less CPU with 0 (docs/performance.md,
+        "Spinning").
+
+        Raises InvalidArgument (negative or NaN), Closed.
+        """
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            raise TypeError(f"spin must be a number of seconds, not {type(seconds).__name__}")
+        if not 0 <= seconds < _INF:
+            raise InvalidArgument(Status.EINVAL, context=f"spin {seconds!r}")
+        handle = self._handle
+        if handle is None:
+            raise self._closed()
+        check(_lib_.hsipc_endpoint_set_spin(handle, min(int(seconds * 1e9), 2**63 - 1)), "hsipc_endpoint_set_spin")
 
     @property
     def region(self) -> Region:

@@ -64,3 +64,44 @@ class SignalsTest(RegionTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class WaitingForANameTest(RegionTest):
+    def test_lookup_waits_until_the_name_is_opened(self) -> None:
+        region = self.attach()
+        with self.assertRaises(hsipc.NotFound):
+            region.lookup("later")
+        with self.assertRaises(hsipc.NotFound):
+            region.lookup("later", timeout=0.02)
+        with self.assertRaises(hsipc.InvalidArgument):
+            region.lookup("later", timeout=-1)
+        opened = []
+
+        def open_later() -> None:
+            time.sleep(0.05)
+            opened.append(region.open("later"))
+
+        opener = threading.Thread(target=open_later)
+        opener.start()
+        try:
+            found = region.lookup("later", timeout=None)
+        finally:
+            opener.join()
+        self.assertEqual(opened[0].id, found)
+        opened[0].close()
+
+    def test_spin_is_a_setting(self) -> None:
+        region = self.attach()
+        ep = region.open("rx")
+        with self.assertRaises(hsipc.InvalidArgument):
+            ep.set_spin(-1)
+        with self.assertRaises(TypeError):
+            ep.set_spin("fast")  # type: ignore[arg-type]
+        ep.set_spin(0)
+        buf = region.alloc(8)
+        ep.send(ep.id, buf, 1)
+        with ep.recv(timeout=1.0) as msg:
+            self.assertEqual(1, len(msg.data))
+        ep.close()
+        with self.assertRaises(hsipc.Closed):
+            ep.set_spin(0)
