@@ -299,6 +299,47 @@ HSIPC_API int hsipc_lookup_wait(hsipc_region *r, const char *name, int64_t timeo
  */
 HSIPC_API int hsipc_endpoint_set_spin(hsipc_endpoint *ep, int64_t spin_ns) HSIPC_NOEXCEPT;
 
+/*
+ * A file descriptor that becomes readable when a message may be waiting in
+ * ep's inbox, for epoll, poll, select or io_uring beside sockets, timers
+ * and signals. The same fd every call; owned by the endpoint and closed by
+ * hsipc_endpoint_close (or hsipc_detach): never read from it, never close
+ * it. It is a Unix datagram socket named /dev/shm/hsipc.REGION@...; its
+ * file has the region's permission bits and group, so only a process that
+ * may open the region can make it readable. It goes when the endpoint
+ * closes, when a reap finds its process dead, or with hsipc_unlink.
+ * The loop, level- or edge-triggered alike:
+ *     hsipc_endpoint_fd(ep, &fd);  add fd to epoll for EPOLLIN
+ *     for (;;) {
+ *         while (hsipc_poll(ep, &msg, 0) == HSIPC_OK) handle(&msg);
+ *         if (hsipc_endpoint_arm(ep) == 1) continue;  a message came meanwhile
+ *         epoll_wait(...);
+ *     }
+ * Errors: HSIPC_EINVAL (NULL), HSIPC_EPERM (the socket file cannot be
+ * given the region's group), HSIPC_ENOMEM (out of file descriptors),
+ * HSIPC_ESYS.
+ */
+HSIPC_API int hsipc_endpoint_fd(hsipc_endpoint *ep, int *fd) HSIPC_NOEXCEPT;
+
+/*
+ * Call before waiting on the endpoint's fd (makes it if need be). Returns
+ * HSIPC_OK where the inbox is empty and the endpoint is now "armed": the
+ * next message sent to it makes the fd readable. Returns 1 where a message
+ * is already waiting: poll it now, do not wait. Arming clears readiness
+ * left from earlier wake-ups. Senders make a system call only for an armed
+ * (or sleeping) receiver, and a burst of messages to it costs one wake-up.
+ * The next hsipc_poll, hsipc_poll_many or hsipc_poll_batch disarms it and
+ * clears the fd's readiness, so arm again before every wait; a poll with a
+ * timeout may be used on the same endpoint in between. A sender that dies
+ * between its message and its wake-up leaves the fd unreadable until a
+ * reap (hsipc_reap, or the one an allocation or an endpoint open makes)
+ * finds it dead and makes every armed endpoint's fd readable; a loop that
+ * must not depend on others' reaps waits with a timeout and arms again.
+ * Call it from the thread that polls the endpoint.
+ * Errors: as hsipc_endpoint_fd.
+ */
+HSIPC_API int hsipc_endpoint_arm(hsipc_endpoint *ep) HSIPC_NOEXCEPT;
+
 /* ---- Buffers and messages --------------------------------------------- */
 
 /*

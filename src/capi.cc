@@ -5,6 +5,7 @@
 #include "hsipc.h"
 
 #include "config.h"
+#include "event_fd.h"
 #include "message.h"
 #include "naming.h"
 #include "pool.h"
@@ -137,8 +138,18 @@ HSIPC_API int hsipc_lookup_wait(hsipc_region* r, const char* name, int64_t timeo
 
 HSIPC_API int hsipc_endpoint_set_spin(hsipc_endpoint* ep, int64_t spin_ns) noexcept {
     if (!ep || spin_ns < 0) return HSIPC_EINVAL;
-    core(ep)->spin.ns.store(spin_ns, std::memory_order_relaxed);  // relaxed: see SpinSetting
+    core(ep)->spin_ns.store(spin_ns, std::memory_order_relaxed);  // relaxed: see Endpoint::spin_ns
     return HSIPC_OK;
+}
+
+HSIPC_API int hsipc_endpoint_fd(hsipc_endpoint* ep, int* fd) noexcept {
+    if (!ep || !fd) return HSIPC_EINVAL;
+    return guarded([&] { return hsipc::endpoint_fd(*core(ep), fd); });
+}
+
+HSIPC_API int hsipc_endpoint_arm(hsipc_endpoint* ep) noexcept {
+    if (!ep) return HSIPC_EINVAL;
+    return guarded([&] { return hsipc::endpoint_arm(*core(ep)); });
 }
 
 HSIPC_API int hsipc_alloc(hsipc_region* r, size_t size, hsipc_off* out) noexcept {

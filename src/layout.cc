@@ -94,6 +94,7 @@ uint64_t layout_fingerprint() {
     f.mix(sizeof(EndpointSlot));
     f.mix(offsetof(EndpointSlot, name));
     f.mix(offsetof(EndpointSlot, sleeping));
+    f.mix(offsetof(EndpointSlot, wake_socket));
     f.mix(offsetof(EndpointSlot, tail_hint));
     f.mix(sizeof(BufferHeader));
     f.mix(offsetof(BufferHeader, from));

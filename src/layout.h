@@ -100,9 +100,14 @@ struct alignas(kCacheLine) EndpointSlot {
     std::atomic<uint32_t> owner_slot;
     std::atomic<uint32_t> owner_gen;
     char name[HSIPC_NAME_MAX + 1];  // NUL-padded
-    // Receiver-written: 1 while the receiver sleeps (or is about to) in
-    // FUTEX_WAIT on this word; senders wake it only when they see 1.
+    // How the receiver waits (ReceiverWait, wait.h): set by the receiver
+    // before it sleeps in FUTEX_WAIT on this word or arms its fd; a sender
+    // that sees it set exchanges it to 0 and wakes the receiver that way.
     alignas(kCacheLine) std::atomic<uint32_t> sleeping;
+    // Receiver-written WakeSocketState bits (event_fd.h): whether the
+    // endpoint has a wake socket file to remove at close, and whether its
+    // receiver is armed, for a reaper to wake after a sender's death.
+    std::atomic<uint32_t> wake_socket;
     // Sender-written: where a sender starts looking for the inbox's free
     // tail, as tail_hint_word(gen, position). Only a hint, tagged with the
     // gen of the incarnation whose sender stored it: a sender of a closed

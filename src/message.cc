@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "message.h"
 
+#include "event_fd.h"
 #include "inbox.h"
 #include "naming.h"
 #include "os.h"
@@ -24,11 +25,12 @@ bool sent_to_earlier_incarnation(const Endpoint& ep, uint64_t w) {
     return to != ep.id && (to & ((1u << ep.region->layout.id_index_bits) - 1)) == ep.index + 1;
 }
 
-// One look at the inbox: takes the message at the head, passing over the
-// entries that carry none (withdrawn or sent to an earlier incarnation).
-// Drops entries a faulty peer made that do not name a buffer queued to us,
-// reporting HSIPC_ECORRUPT for each.
-int take_one(Endpoint& ep, hsipc_msg* msg) {
+// Passes over the entries at the head that carry no message for us
+// (withdrawn, or sent to an earlier incarnation) and stops at one that
+// does: HSIPC_OK with *buffer set, its owner word queued to us. Drops
+// entries a faulty peer made that do not name a buffer queued to us,
+// reporting HSIPC_ECORRUPT for each. HSIPC_EAGAIN where the inbox is empty.
+int seek_message(Endpoint& ep, uint32_t* buffer, BufferPlace* place) {
     Region& r = *ep.region;
     const InboxView& inbox = ep.inbox;
     // Each pass consumes an entry; a capacity's worth of entries without a
@@ -57,30 +59,12 @@ int take_one(Endpoint& ep, hsipc_msg* msg) {
         // most likely writes the payload too when it reuses the buffer
         // (alloc prefers the buffer it freed last).
         os::prefetch_for_write(&h);
-        const BufferPlace place = buffer_place(r.layout, b);  // a pool holds every b < total_buffers
-        os::prefetch_for_write(r.base + place.off);
+        *place = buffer_place(r.layout, b);  // a pool holds every b < total_buffers
+        os::prefetch_for_write(r.base + place->off);
         step(Step::kTakeLook);
         const uint64_t w = h.owner.load(std::memory_order_relaxed);
         if (queued_to(w, ep.id)) {
-            // Take the buffer before freeing the slot: the reaper relies on
-            // "in no inbox" meaning "never published or already taken".
-            // A plain store suffices: while the buffer sits in our inbox no
-            // one else may change its owner word (a reaper frees a queued
-            // buffer only once it is in no inbox, and then sees our store
-            // through the slot's release/acquire; its sender takes it back
-            // only after our endpoint closed), and only this thread polls
-            // it. (The sender's header and payload writes were acquired with
-            // the slot.)
-            h.owner.store(r.held_word, std::memory_order_relaxed);
-            const uint64_t length = h.length.load(std::memory_order_relaxed);
-            const hsipc_id from = h.from.load(std::memory_order_relaxed);
-            inbox_consume(inbox, ep.head++);
-            if (length > place.capacity) {  // a length no sender could declare
-                buffer_free_if(r, b, r.held_word);
-                return HSIPC_ECORRUPT;
-            }
-            count_held(r, 1);
-            *msg = hsipc_msg{place.off, length, from, r.base + place.off};
+            *buffer = b;
             return HSIPC_OK;
         }
         if (!sent_to_earlier_incarnation(ep, w)) {
@@ -98,6 +82,35 @@ int take_one(Endpoint& ep, hsipc_msg* msg) {
         inbox_consume(inbox, ep.head++);
     }
     return HSIPC_EAGAIN;
+}
+
+// One look at the inbox: takes the message at the head, if there is one.
+int take_one(Endpoint& ep, hsipc_msg* msg) {
+    uint32_t b;
+    BufferPlace place;
+    int rc = seek_message(ep, &b, &place);
+    if (rc != HSIPC_OK) return rc;
+    Region& r = *ep.region;
+    BufferHeader& h = r.buffer(b);
+    // Take the buffer before freeing the slot: the reaper relies on "in no
+    // inbox" meaning "never published or already taken". A plain store
+    // suffices: while the buffer sits in our inbox no one else may change
+    // its owner word (a reaper frees a queued buffer only once it is in no
+    // inbox, and then sees our store through the slot's release/acquire;
+    // its sender takes it back only after our endpoint closed), and only
+    // this thread polls it. (The sender's header and payload writes were
+    // acquired with the slot.)
+    h.owner.store(r.held_word, std::memory_order_relaxed);
+    const uint64_t length = h.length.load(std::memory_order_relaxed);
+    const hsipc_id from = h.from.load(std::memory_order_relaxed);
+    inbox_consume(ep.inbox, ep.head++);
+    if (length > place.capacity) {  // a length no sender could declare
+        buffer_free_if(r, b, r.held_word);
+        return HSIPC_ECORRUPT;
+    }
+    count_held(r, 1);
+    *msg = hsipc_msg{place.off, length, from, r.base + place.off};
+    return HSIPC_OK;
 }
 
 // Starts fetching the buffer headers and payloads of up to `max` messages
@@ -189,21 +202,29 @@ int message_send(Endpoint& from, hsipc_id to, hsipc_off off, size_t length) {
     }
     count_held(r, -1);
     step(Step::kSendPublished);
-    wake_if_sleeping(dest.sleeping);
+    if (wake_if_sleeping(dest.sleeping) == kReceiverArmed) signal_wake_socket(r, index, gen);
     return HSIPC_OK;
+}
+
+bool message_waiting(Endpoint& ep) {
+    uint32_t b;
+    BufferPlace place;
+    return seek_message(ep, &b, &place) != HSIPC_EAGAIN;
 }
 
 int message_poll(Endpoint& ep, hsipc_msg* msg, int64_t timeout_ns) {
     if (timeout_ns < 0 && timeout_ns != HSIPC_FOREVER) return HSIPC_EINVAL;
+    if (ep.armed) endpoint_disarm(ep);
     int rc = take_one(ep, msg);
     if (rc != HSIPC_EAGAIN || timeout_ns == 0) return rc;
     EndpointSlot& slot = ep.region->endpoint_slot(ep.index);
-    return wait_until(slot.sleeping, timeout_ns, ep.spin.ns.load(std::memory_order_relaxed),
+    return wait_until(slot.sleeping, timeout_ns, ep.spin_ns.load(std::memory_order_relaxed),
                       [&] { return take_one(ep, msg); });
 }
 
 int message_poll_many(Endpoint& ep, hsipc_msg* msgs, size_t max, int64_t timeout_ns, size_t* count) {
     if (timeout_ns < 0 && timeout_ns != HSIPC_FOREVER) return HSIPC_EINVAL;
+    if (ep.armed) endpoint_disarm(ep);
     size_t taken = 0;
     auto take_batch = [&]() -> int {
         prefetch_queued(ep, max);
@@ -216,7 +237,7 @@ int message_poll_many(Endpoint& ep, hsipc_msg* msgs, size_t max, int64_t timeout
     int rc = take_batch();
     if (rc == HSIPC_EAGAIN && timeout_ns != 0) {
         rc = wait_until(ep.region->endpoint_slot(ep.index).sleeping, timeout_ns,
-                        ep.spin.ns.load(std::memory_order_relaxed), take_batch);
+                        ep.spin_ns.load(std::memory_order_relaxed), take_batch);
     }
     if (rc == HSIPC_OK) *count = taken;
     return rc;
@@ -225,12 +246,13 @@ int message_poll_many(Endpoint& ep, hsipc_msg* msgs, size_t max, int64_t timeout
 int message_poll_batch(Endpoint& ep, hsipc_msg* msgs, size_t max, int64_t timeout_ns, int64_t linger_ns,
                        size_t* count) {
     if (linger_ns < 0 || (timeout_ns < 0 && timeout_ns != HSIPC_FOREVER)) return HSIPC_EINVAL;
+    if (ep.armed) endpoint_disarm(ep);
     // On one CPU the senders cannot add to the batch while we spin.
     if (linger_ns > 0 && max > 1 && os::online_cpus() > 1) {
         int rc = head_state(ep);
         if (rc == HSIPC_EAGAIN && timeout_ns != 0) {
             rc = wait_until(ep.region->endpoint_slot(ep.index).sleeping, timeout_ns,
-                            ep.spin.ns.load(std::memory_order_relaxed), [&] { return head_state(ep); });
+                            ep.spin_ns.load(std::memory_order_relaxed), [&] { return head_state(ep); });
         }
         // A damaged head (ECORRUPT) goes straight on: the take reports it.
         if (rc != HSIPC_OK && rc != HSIPC_ECORRUPT) return rc;

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "event_fd.h"
 #include "inbox.h"
 #include "liveness.h"
 #include "os.h"
@@ -96,7 +97,8 @@ int endpoint_open(Region& r, const char* name, Endpoint** out) {
         e.owner_gen.store(r.process->gen, std::memory_order_relaxed);
         std::memset(e.name, 0, sizeof e.name);
         std::memcpy(e.name, name, len);
-        e.sleeping.store(0, std::memory_order_relaxed);
+        e.sleeping.store(kReceiverAwake, std::memory_order_relaxed);
+        e.wake_socket.store(0, std::memory_order_relaxed);
         e.tail_hint.store(tail_hint_word(gen, 0), std::memory_order_relaxed);
         inbox_reset(endpoint_inbox(r, uint32_t(index), gen));
         step();
@@ -135,6 +137,7 @@ int endpoint_close_locked(Region& r, uint32_t index) {
     // left the slot retires rather than wrap to a gen an old id carries.
     // (The gen is bumped after the sweep: a sender that sees the new gen
     // knows the sweep of the old inbox is complete; message.cc relies on it.)
+    remove_wake_socket_locked(r, index, gen);
     step();
     const bool last_gen = gen >= endpoint_gen_max(r.layout.id_index_bits);
     if (!last_gen) e.gen.store(gen + 1, std::memory_order_relaxed);
@@ -164,6 +167,7 @@ int endpoint_close(Endpoint* ep) {
             }
         }
     }
+    close_endpoint_fd(*ep);
     delete ep;
     return rc;
 }

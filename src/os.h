@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace hsipc::os {
 
@@ -56,6 +57,38 @@ int byte_locked_elsewhere(int fd, uint64_t byte, bool* held);
 int futex_wait(const uint32_t* word, uint32_t expected, int64_t deadline_ns);
 void futex_wake_one(uint32_t* word);
 void futex_wake_all(uint32_t* word);
+
+// ---- Wake sockets (os_socket.cc) ------------------------------------------
+// Unix datagram sockets named in the shm directory: a datagram makes the
+// bound socket readable, which is how a sender wakes a receiver waiting in
+// epoll. Connecting or sending to one needs write permission on its file.
+
+// A non-blocking socket bound at `path`, whose file has exactly `mode` and
+// group `gid` from the moment it has that name (it is made in a fresh
+// directory from mkdtemp template `private_dir_template`, then moved).
+// EEXIST where a live socket has the name.
+int bind_wake_socket(const std::string& path, const std::string& private_dir_template, uint32_t mode, uint32_t gid,
+                     int* fd);
+// An unbound non-blocking socket to send wake-ups from.
+int open_wake_sender(int* fd);
+// One datagram to the socket bound at `path`; never blocks. 0, or an errno
+// value: EAGAIN (its queue is full, so it is readable already),
+// ECONNREFUSED or ENOENT (no one bound there), EACCES.
+int send_wake(int sender_fd, const char* path);
+// Reads and discards what is queued on a bound socket; never blocks.
+void drain_wake_socket(int fd);
+// Whether `path` is a socket file whose socket has closed: a dead
+// process's leftover.
+bool socket_abandoned(const std::string& path);
+
+struct ShmEntry {
+    std::string path;
+    bool socket;
+    bool directory;
+};
+// Entries of the shm directory whose names begin with `prefix`.
+int list_shm_names(const std::string& prefix, std::vector<ShmEntry>* out);
+void remove_path(const std::string& path, bool is_dir);
 
 // ---- Clocks and small things -------------------------------------------------
 int64_t monotonic_ns();  // vDSO: no system call

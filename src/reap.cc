@@ -5,6 +5,7 @@
 #include <new>
 #include <vector>
 
+#include "event_fd.h"
 #include "inbox.h"
 #include "liveness.h"
 #include "naming.h"
@@ -149,9 +150,14 @@ int reap_locked(Region& r) {
         // Always, not only when someone died now: a message passed over in
         // a later incarnation may have been left by a sender reaped before.
         reclaimed += reclaim_buffers(r, dead);
+        bool anyone = false;
         for (uint32_t i = 0; i < r.process_slots(); i++) {
-            if (dead.dead[i]) r.process_slot(i).state.store(kProcessFree, std::memory_order_release);
+            if (!dead.dead[i]) continue;
+            r.process_slot(i).state.store(kProcessFree, std::memory_order_release);
+            anyone = true;
         }
+        // A dead sender may have published and died before its wake.
+        if (anyone) wake_waiting_receivers(r);
         return reclaimed;
     } catch (const std::bad_alloc&) {
         return HSIPC_ENOMEM;

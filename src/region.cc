@@ -6,6 +6,7 @@
 #include <string>
 
 #include "config.h"
+#include "event_fd.h"
 #include "liveness.h"
 #include "naming.h"
 #include "os.h"
@@ -90,9 +91,10 @@ int create_region(const std::string& path, const StoredConfig& stored) {
     return HSIPC_OK;
 }
 
-// Validates and maps the object open at fd (found at path), and joins this
-// process's attachment to it; takes fd. kObjectReplaced: start over.
-int open_region(int fd, const std::string& path, Region* r) {
+// Validates and maps the object open at fd (region `name`, found at path),
+// and joins this process's attachment to it; takes fd. kObjectReplaced:
+// start over.
+int open_region(int fd, const char* name, const std::string& path, Region* r) {
     os::FileInfo info;
     int err = os::stat_fd(fd, &info);
     if (err == 0 && !info.regular) err = EPERM;
@@ -122,6 +124,9 @@ int open_region(int fd, const std::string& path, Region* r) {
     }
     r->base = static_cast<uint8_t*>(addr);
     r->size = info.size;
+    r->object_mode = info.mode;
+    r->object_gid = info.gid;
+    r->wake_path_prefix = wake_path_prefix(name, info.ino);
     rc = attach_process(*r, path, info);
     if (rc != HSIPC_OK) {
         int saved = errno;
@@ -158,7 +163,7 @@ int region_attach(const char* name, const hsipc_config* cfg, AttachMode mode, Re
         int fd;
         int err = os::open_object(path, &fd);
         if (err == 0) {
-            int rc = open_region(fd, path, r);
+            int rc = open_region(fd, name, path, r);
             if (rc == HSIPC_OK) {
                 *out = r;
                 return HSIPC_OK;
@@ -216,6 +221,7 @@ int region_detach(Region* r) {
         if (closed != HSIPC_OK) rc = closed;
     }
     int saved = errno;
+    close_wake_sender(*r);
     detach_process(*r);
     os::unmap(r->base, r->size);
     delete r;
@@ -226,6 +232,9 @@ int region_detach(Region* r) {
 int region_unlink(const char* name) {
     if (!valid_name(name)) return HSIPC_EINVAL;
     int err = os::unlink_object(object_path(name));
+    // With the region go the wake socket files its crashed receivers left
+    // (live ones go as their endpoints close).
+    remove_abandoned_wake_sockets(name);
     return err == 0 ? HSIPC_OK : status_from_errno(err);
 }
 

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "hsipc.h"
@@ -42,6 +43,13 @@ struct Region {
     std::atomic<int64_t> next_alloc_reap_ns{0};
     std::mutex endpoints_mutex;
     std::vector<Endpoint*> endpoints;  // opened through this handle
+    // Names endpoints' wake sockets after the object as attached:
+    // "/dev/shm/hsipc.NAME@INODE." (event_fd.cc), with its mode and group.
+    std::string wake_path_prefix;
+    uint32_t object_mode = 0;
+    uint32_t object_gid = 0;
+    // The socket this handle sends wake-ups from, made at the first one.
+    std::atomic<int> wake_sender{-1};
 
     RegionHeader& header() const { return *reinterpret_cast<RegionHeader*>(base); }
     ProcessSlot& process_slot(uint32_t i) const {
@@ -61,15 +69,15 @@ struct Region {
     uint32_t inbox_capacity() const { return layout.config.inbox_capacity; }
 };
 
-// A setting any thread may change while another polls: atomic, relaxed
-// (the poll that reads it next uses it), and copyable by value like the rest
-// of an Endpoint.
-struct SpinSetting {
-    std::atomic<int64_t> ns{kDefaultSpinNs};
-    SpinSetting() = default;
-    SpinSetting(const SpinSetting& o) : ns(o.ns.load(std::memory_order_relaxed)) {}
-    SpinSetting& operator=(const SpinSetting& o) {
-        ns.store(o.ns.load(std::memory_order_relaxed), std::memory_order_relaxed);
+// An atomic that copies by value (relaxed), so an Endpoint stays copyable
+// (the state fuzzer restores endpoints from snapshots) while any thread may
+// read or change these fields.
+template <class T>
+struct CopyableAtomic : std::atomic<T> {
+    using std::atomic<T>::atomic;
+    CopyableAtomic(const CopyableAtomic& o) : std::atomic<T>(o.load(std::memory_order_relaxed)) {}
+    CopyableAtomic& operator=(const CopyableAtomic& o) {
+        this->store(o.load(std::memory_order_relaxed), std::memory_order_relaxed);
         return *this;
     }
 };
@@ -83,8 +91,15 @@ struct Endpoint {
     uint32_t head;  // next position to take; private, since one thread polls
     // Worked out once at open, not on every poll:
     InboxView inbox;  // endpoint_inbox(*region, index, gen)
-    // How long a waiting poll spins before it sleeps (hsipc_endpoint_set_spin).
-    SpinSetting spin;
+    // How long a waiting poll spins before it sleeps (hsipc_endpoint_set_spin):
+    // relaxed, as the poll that reads it next uses it.
+    CopyableAtomic<int64_t> spin_ns{kDefaultSpinNs};
+    // The endpoint's wake socket (hsipc_endpoint_fd), -1 until asked for;
+    // made once, under the handle's endpoints_mutex, read by any thread.
+    CopyableAtomic<int> wake_fd{-1};
+    // Whether the receiver armed the fd and has not polled since; private,
+    // like head.
+    bool armed = false;
 };
 
 bool valid_name(const char* name);

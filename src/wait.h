@@ -14,6 +14,15 @@
 
 namespace hsipc {
 
+// How a receiver waits, in its endpoint slot's `sleeping` word. One thread
+// receives per endpoint, and it waits one way at a time: a poll disarms the
+// fd before it might sleep (event_fd.h).
+enum ReceiverWait : uint32_t {
+    kReceiverAwake = 0,
+    kReceiverSleeps = 1,  // in FUTEX_WAIT on the word, or about to be
+    kReceiverArmed = 2,   // waiting on its fd (hsipc_endpoint_arm), or about to
+};
+
 // A waiting receiver spins up to its endpoint's spin_ns (kDefaultSpinNs,
 // region.h) before it sleeps. After the first few microseconds it yields the
 // CPU between looks, in case the sender is waiting for this very CPU (both
@@ -63,7 +72,7 @@ int wait_until(std::atomic<uint32_t>& sleeping, int64_t timeout_ns, int64_t spin
         // reads `sleeping`, we store `sleeping` then read the inbox; with
         // both seq_cst at least one of us sees the other's write, so a
         // message cannot slip by unseen.
-        sleeping.store(1, std::memory_order_seq_cst);
+        sleeping.store(kReceiverSleeps, std::memory_order_seq_cst);
         step(Step::kSleepAnnounced);
         rc = try_once();
         if (rc != HSIPC_EAGAIN) break;
@@ -71,7 +80,7 @@ int wait_until(std::atomic<uint32_t>& sleeping, int64_t timeout_ns, int64_t spin
         if (deadline >= 0 && now >= deadline) break;
         const int64_t slice_end = deadline >= 0 && deadline - now < slice_ns ? deadline : now + slice_ns;
         if (slice_ns < kMaxSleepSliceNs) slice_ns *= 2;
-        int err = os::futex_wait(reinterpret_cast<const uint32_t*>(&sleeping), 1, slice_end);
+        int err = os::futex_wait(reinterpret_cast<const uint32_t*>(&sleeping), kReceiverSleeps, slice_end);
         if (err == EINTR) {
             // A handler ran (a wait with a timeout is never restarted, with
             // or without SA_RESTART). A message that came meanwhile wins.
@@ -80,12 +89,12 @@ int wait_until(std::atomic<uint32_t>& sleeping, int64_t timeout_ns, int64_t spin
             break;
         }
         if (err != 0 && err != ETIMEDOUT && err != EAGAIN) {
-            sleeping.store(0, std::memory_order_relaxed);
+            sleeping.store(kReceiverAwake, std::memory_order_relaxed);
             errno = err;
             return HSIPC_ESYS;
         }
     }
-    sleeping.store(0, std::memory_order_relaxed);
+    sleeping.store(kReceiverAwake, std::memory_order_relaxed);
     return rc;
 }
 
@@ -101,13 +110,17 @@ bool spin_until(int64_t deadline_ns, Ready ready) {
     }
 }
 
-// Sender side, right after a successful publish.
-inline void wake_if_sleeping(std::atomic<uint32_t>& sleeping) {
+// Sender side, right after a successful publish: wakes a receiver asleep
+// in a poll, and returns kReceiverArmed where it waits on its fd instead
+// (the caller signals that: event_fd.h).
+inline uint32_t wake_if_sleeping(std::atomic<uint32_t>& sleeping) {
     // Reading first keeps the line shared while the receiver is awake; the
-    // exchange makes only one of many senders pay for the wake.
-    if (sleeping.load(std::memory_order_seq_cst) != 0 && sleeping.exchange(0, std::memory_order_seq_cst) != 0) {
-        os::futex_wake_one(reinterpret_cast<uint32_t*>(&sleeping));
-    }
+    // exchange makes only one of many senders pay for the wake (a burst to
+    // an armed receiver costs one wake-up, not one per message).
+    if (sleeping.load(std::memory_order_seq_cst) == kReceiverAwake) return kReceiverAwake;
+    const uint32_t was = sleeping.exchange(kReceiverAwake, std::memory_order_seq_cst);
+    if (was == kReceiverSleeps) os::futex_wake_one(reinterpret_cast<uint32_t*>(&sleeping));
+    return was;
 }
 
 }  // namespace hsipc
