@@ -145,7 +145,13 @@ void endpoint_disarm(Endpoint& ep) {
     if (fd >= 0) os::drain_wake_socket(fd);
 }
 
-void signal_wake_socket(Region& r, uint32_t index, uint32_t gen) {
+void signal_wake_socket(Region& r, uint32_t index) {
+    // The incarnation that armed, not the one the sender sent to: a sender
+    // whose message went to an endpoint closed since (swept, or withdrawn)
+    // may take the flag of the receiver that reopened it, and must then
+    // wake that one, or no one would. It read the flag with an exchange,
+    // which acquired the arming store, made after the new gen was stored.
+    const uint32_t gen = r.endpoint_slot(index).gen.load(std::memory_order_relaxed);
     char path[kWakePathMax];
     const int fd = wake_sender(r);
     if (fd < 0 || !wake_path(r, index, gen, path)) return;
@@ -173,10 +179,9 @@ void wake_waiting_receivers(Region& r) {
         if (slot.state.load(std::memory_order_acquire) != kEndpointOpen) continue;
         // A dead sender may have taken `sleeping` and died before its
         // wake: the armed bit, which only the receiver clears, says who waits.
-        const uint32_t gen = slot.gen.load(std::memory_order_relaxed);
         if (wake_if_sleeping(slot.sleeping) == kReceiverArmed ||
             (slot.wake_socket.load(std::memory_order_seq_cst) & kWakeSocketArmed) != 0) {
-            signal_wake_socket(r, i, gen);
+            signal_wake_socket(r, i);
         }
     }
 }

@@ -41,8 +41,9 @@ int endpoint_arm(Endpoint& ep);
 // readable (one system call, only then).
 void endpoint_disarm(Endpoint& ep);
 
-// Sender side, where wake_if_sleeping (wait.h) found the receiver armed.
-void signal_wake_socket(Region& r, uint32_t index, uint32_t gen);
+// Sender side, where wake_if_sleeping (wait.h) found the receiver of
+// endpoint slot `index` armed.
+void signal_wake_socket(Region& r, uint32_t index);
 
 // Closes the endpoint's socket (its owner closes the endpoint).
 void close_endpoint_fd(Endpoint& ep);

@@ -202,7 +202,10 @@ int message_send(Endpoint& from, hsipc_id to, hsipc_off off, size_t length) {
     }
     count_held(r, -1);
     step(Step::kSendPublished);
-    if (wake_if_sleeping(dest.sleeping) == kReceiverArmed) signal_wake_socket(r, index, gen);
+    if (wake_if_sleeping(dest.sleeping) == kReceiverArmed) {
+        step(Step::kSendWaking);
+        signal_wake_socket(r, index);
+    }
     return HSIPC_OK;
 }
 

@@ -6,6 +6,7 @@
 // where an operation has thousands). After each kill: a message being sent
 // arrived whole or not at all, one hsipc_reap returns every buffer, the
 // dead endpoint's name is free, and the inbox still delivers in order.
+#include <sys/epoll.h>
 #include <sys/ptrace.h>
 
 #include <atomic>
@@ -26,8 +27,9 @@ using hsipc_test::ScopedName;
 constexpr uint64_t kPattern = 0x5eedf00dcafe0000ull;
 constexpr size_t kMessageWords = 8;
 
-// kSendToSleeper: a send whose receiver sleeps in hsipc_poll(HSIPC_FOREVER).
-enum class Op { kCreate, kAttach, kEndpointOpen, kAlloc, kSend, kSendToSleeper, kPoll, kRelease };
+// kSendToSleeper: a send whose receiver sleeps in hsipc_poll(HSIPC_FOREVER);
+// kSendToArmed: one whose receiver armed its fd and waits in epoll_wait.
+enum class Op { kCreate, kAttach, kEndpointOpen, kAlloc, kSend, kSendToSleeper, kSendToArmed, kPoll, kRelease };
 
 const char* op_name(Op op) {
     switch (op) {
@@ -37,6 +39,7 @@ const char* op_name(Op op) {
         case Op::kAlloc: return "hsipc_alloc";
         case Op::kSend: return "hsipc_send_offset";
         case Op::kSendToSleeper: return "hsipc_send_to_sleeper";
+        case Op::kSendToArmed: return "hsipc_send_to_armed";
         case Op::kPoll: return "hsipc_poll";
         case Op::kRelease: return "hsipc_release";
     }
@@ -58,7 +61,7 @@ std::string created_name(const std::string& region) { return region + "-new"; }
     if (op != Op::kAttach && op != Op::kCreate) {
         if (hsipc_attach(region.c_str(), nullptr, &r)) _exit(91);
         if (op != Op::kEndpointOpen) {
-            const char* to = op == Op::kSendToSleeper ? "sleeper" : "rx";
+            const char* to = op == Op::kSendToSleeper || op == Op::kSendToArmed ? "sleeper" : "rx";
             if (hsipc_endpoint_open(r, "tx", &ep) || hsipc_lookup(r, to, &rx)) _exit(92);
             for (int i = 0; i < 2; i++) {
                 if (hsipc_alloc(r, 64, &off)) _exit(93);  // held when it dies
@@ -79,7 +82,8 @@ std::string created_name(const std::string& region) { return region + "-new"; }
         case Op::kEndpointOpen: rc = hsipc_endpoint_open(r, "tx", &ep); break;
         case Op::kAlloc: rc = hsipc_alloc(r, 64, &off); break;
         case Op::kSend:
-        case Op::kSendToSleeper: rc = hsipc_send_offset(ep, rx, off, kMessageWords * 8); break;
+        case Op::kSendToSleeper:
+        case Op::kSendToArmed: rc = hsipc_send_offset(ep, rx, off, kMessageWords * 8); break;
         case Op::kPoll: rc = hsipc_poll(ep, &msg, 0); break;
         case Op::kRelease: rc = hsipc_release(r, off); break;
     }
@@ -194,27 +198,19 @@ std::string check_after_kill(hsipc_region* r, hsipc_endpoint* rx, hsipc_endpoint
     return "";
 }
 
-// A receiver asleep in hsipc_poll(HSIPC_FOREVER) on its own thread, for
-// the duration of one kill: it must get a message whose sender died after
-// publishing it, however far the sender got, without anyone waking it.
+// A receiver waiting on its own thread for the duration of one kill, asleep
+// in hsipc_poll(HSIPC_FOREVER) or armed in epoll_wait: it must get a
+// message whose sender died after publishing it, however far the sender
+// got. Asleep in a poll, without anyone's help (its sleep is sliced); in
+// epoll, after the one reap that finds the sender dead.
 class Sleeper {
 public:
-    Sleeper(hsipc_region* r, hsipc_endpoint* ep, hsipc_endpoint* control) : r_(r), ep_(ep), control_(control) {
-        thread_ = std::thread([this] {
-            for (;;) {
-                hsipc_msg msg;
-                if (hsipc_poll(ep_, &msg, HSIPC_FOREVER) != HSIPC_OK) {
-                    problem_ = "the sleeper's poll failed";
-                    return;
-                }
-                const bool stop = msg.length == 1;
-                if (!stop) problem_ += check_message(msg);
-                hsipc_release(r_, msg.off);
-                if (stop) return;
-                received_.fetch_add(1);
-            }
-        });
-        // Asleep in the futex, not still spinning, before the send starts.
+    enum class How { kPoll, kEpoll };
+    Sleeper(hsipc_region* r, hsipc_endpoint* ep, hsipc_endpoint* control, How how)
+        : r_(r), ep_(ep), control_(control), how_(how) {
+        thread_ = std::thread([this] { how_ == How::kPoll ? wait_in_poll() : wait_in_epoll(); });
+        // Asleep in the futex (not still spinning), or armed, before the
+        // send starts.
         const auto& region = *reinterpret_cast<hsipc::Region*>(r);
         const hsipc_id id = hsipc_endpoint_id(ep);
         const auto& sleeping = region.endpoint_slot((id & ((1u << region.layout.id_index_bits) - 1)) - 1).sleeping;
@@ -223,8 +219,10 @@ public:
     }
     // After the kill: what is wrong, or "".
     std::string finish() {
+        if (how_ == How::kEpoll) hsipc_reap(r_);
         // A published message must reach the sleeper within a bounded time
-        // (its sleep is cut into slices of at most 64 ms).
+        // (its poll's sleep is cut into slices of at most 64 ms; the reap
+        // makes an armed fd readable).
         for (int i = 0; i < 2000 && queued() > 0; i++) usleep(1000);
         std::string problem;
         if (queued() > 0) problem = "a message waits in the inbox of a receiver that sleeps on";
@@ -241,6 +239,54 @@ public:
     }
 
 private:
+    // Takes a message; false once it was the stop message.
+    bool take(const hsipc_msg& msg) {
+        const bool stop = msg.length == 1;
+        if (!stop) problem_ += check_message(msg);
+        hsipc_release(r_, msg.off);
+        if (!stop) received_.fetch_add(1);
+        return !stop;
+    }
+    void wait_in_poll() {
+        for (;;) {
+            hsipc_msg msg;
+            if (hsipc_poll(ep_, &msg, HSIPC_FOREVER) != HSIPC_OK) {
+                problem_ = "the sleeper's poll failed";
+                return;
+            }
+            if (!take(msg)) return;
+        }
+    }
+    // The loop of examples/eventloop.c, with no timeout: only a message or
+    // the reap can wake it.
+    void wait_in_epoll() {
+        int fd;
+        const int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+        struct epoll_event ev = {};
+        ev.events = EPOLLIN;
+        if (hsipc_endpoint_fd(ep_, &fd) != HSIPC_OK || epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            problem_ = "cannot wait on the endpoint's fd";
+            close(epoll_fd);
+            return;
+        }
+        for (;;) {
+            hsipc_msg msg;
+            int rc;
+            while ((rc = hsipc_poll(ep_, &msg, 0)) == HSIPC_OK) {
+                if (!take(msg)) {
+                    close(epoll_fd);
+                    return;
+                }
+            }
+            if (rc == HSIPC_EAGAIN) rc = hsipc_endpoint_arm(ep_);
+            if (rc == 1) continue;
+            if (rc != HSIPC_OK || epoll_wait(epoll_fd, &ev, 1, -1) < 0) {
+                problem_ = "the armed receiver's poll, arm or epoll_wait failed";
+                close(epoll_fd);
+                return;
+            }
+        }
+    }
     static std::string check_message(const hsipc_msg& msg) {
         const auto* words = static_cast<const uint64_t*>(msg.data);
         if (msg.length != kMessageWords * 8) return "a partial message arrived";
@@ -263,6 +309,7 @@ private:
     hsipc_region* r_;
     hsipc_endpoint* ep_;
     hsipc_endpoint* control_;
+    How how_;
     std::thread thread_;
     std::atomic<int> received_{0};
     std::string problem_;
@@ -299,11 +346,12 @@ Figures kill_everywhere(Op op) {
     }
     const uint32_t all_buffers = free_buffers(r);
     // Runs the operation in a child killed after `steps` instructions (and
-    // a sleeping receiver beside it, for kSendToSleeper); how many it ran,
+    // a waiting receiver beside it, for kSendToSleeper and kSendToArmed); how many it ran,
     // and what is wrong afterwards.
     auto kill_after = [&](long steps, std::string* problem) -> long {
         std::unique_ptr<Sleeper> asleep;
-        if (op == Op::kSendToSleeper) asleep = std::make_unique<Sleeper>(r, sleeper, control);
+        if (op == Op::kSendToSleeper) asleep = std::make_unique<Sleeper>(r, sleeper, control, Sleeper::How::kPoll);
+        if (op == Op::kSendToArmed) asleep = std::make_unique<Sleeper>(r, sleeper, control, Sleeper::How::kEpoll);
         pid_t pid = start_child(op, name.c_str());
         if (pid < 0) {
             *problem = "child did not stop";
@@ -354,7 +402,7 @@ TEST_P(CrashPoints, KilledAtEveryInstructionCostsNothing) {
 
 INSTANTIATE_TEST_SUITE_P(Operations, CrashPoints,
                          ::testing::Values(Op::kCreate, Op::kAttach, Op::kEndpointOpen, Op::kAlloc, Op::kSend,
-                                           Op::kSendToSleeper, Op::kPoll, Op::kRelease),
+                                           Op::kSendToSleeper, Op::kSendToArmed, Op::kPoll, Op::kRelease),
                          [](const ::testing::TestParamInfo<Op>& info) {
                              std::string n = op_name(info.param);
                              return n.substr(6);  // without "hsipc_"

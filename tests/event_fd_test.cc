@@ -298,10 +298,14 @@ TEST(EventFdProcesses, SocketsOfDeadReceiversGoWithTheReapOrTheRegion) {
     EXPECT_TRUE(wake_sockets(name.c_str()).empty());
 }
 
-// The sender dies after publishing, before its wake-up: the armed receiver
-// sleeps on with a message waiting until a reap finds the sender dead and
-// wakes every armed receiver.
-TEST(EventFdProcesses, AReapWakesAReceiverWhoseSenderDiedBeforeItsWakeUp) {
+// The sender dies after publishing, before its wake-up (before it looked
+// at the receiver's flag, or after it took it): the armed receiver sleeps on
+// with a message waiting until a reap finds the sender dead and wakes every
+// armed receiver. (tests/crash_points_test.cc kills a send at every k-th
+// instruction; these two kill it exactly where it matters.)
+class SenderDiesBeforeWaking : public ::testing::TestWithParam<hsipc::Step> {};
+
+TEST_P(SenderDiesBeforeWaking, AReapWakesTheArmedReceiver) {
     if (!hsipc::kStepHooks) GTEST_SKIP() << "needs a build with -DHSIPC_STEP_HOOKS=ON";
     ScopedName name("eventfd-reap");
     hsipc_config cfg = hsipc_test::small_config();
@@ -313,13 +317,15 @@ TEST(EventFdProcesses, AReapWakesAReceiverWhoseSenderDiedBeforeItsWakeUp) {
     ASSERT_OK(hsipc_endpoint_fd(rx, &fd));
     ASSERT_OK(hsipc_endpoint_arm(rx));
     const hsipc_id to = hsipc_endpoint_id(rx);
+    static hsipc::Step fatal;
+    fatal = GetParam();
     pid_t child = hsipc_test::fork_child([&]() -> int {
         hsipc_region* cr;
         hsipc_endpoint* tx;
         if (hsipc_attach(name.c_str(), nullptr, &cr) || hsipc_endpoint_open(cr, "tx", &tx)) return 2;
 #ifdef HSIPC_STEP_HOOKS
         hsipc::g_step_hook.store([](hsipc::Step s) {
-            if (s == hsipc::Step::kSendPublished) raise(SIGKILL);
+            if (s == fatal) raise(SIGKILL);
         });
 #endif
         send_word(cr, tx, to, 42);
@@ -332,6 +338,66 @@ TEST(EventFdProcesses, AReapWakesAReceiverWhoseSenderDiedBeforeItsWakeUp) {
     hsipc_msg msg;
     ASSERT_OK(hsipc_poll(rx, &msg, 0));
     EXPECT_EQ(42u, *static_cast<uint64_t*>(msg.data));
+    hsipc_release(r, msg.off);
+    hsipc_detach(r);
+}
+
+INSTANTIATE_TEST_SUITE_P(Steps, SenderDiesBeforeWaking,
+                         ::testing::Values(hsipc::Step::kSendPublished, hsipc::Step::kSendWaking),
+                         [](const ::testing::TestParamInfo<hsipc::Step>& info) {
+                             return info.param == hsipc::Step::kSendPublished ? std::string("AfterPublishing")
+                                                                              : std::string("AfterTakingTheFlag");
+                         });
+
+// A sender whose message went to an endpoint that closed before its
+// wake-up may take the flag of the receiver that reopened the name and
+// armed; it must wake that receiver (found with the perturbed stress test:
+// it signalled the closed incarnation's socket, and the new receiver slept
+// on with messages waiting).
+TEST(EventFdReopen, AStaleSendersWakeUpReachesTheReopenedEndpoint) {
+    if (!hsipc::kStepHooks) GTEST_SKIP() << "needs a build with -DHSIPC_STEP_HOOKS=ON";
+    ScopedName name("eventfd-stale");
+    hsipc_config cfg = hsipc_test::small_config();
+    hsipc_region* r;
+    hsipc_endpoint *rx, *stale_tx, *tx;
+    ASSERT_OK(hsipc_attach(name.c_str(), &cfg, &r));
+    ASSERT_OK(hsipc_endpoint_open(r, "rx", &rx));
+    ASSERT_OK(hsipc_endpoint_open(r, "stale-tx", &stale_tx));
+    ASSERT_OK(hsipc_endpoint_open(r, "tx", &tx));
+    static std::atomic<int> paused{0};
+    static std::atomic<bool> go{false};
+    static thread_local bool pause_here = false;
+#ifdef HSIPC_STEP_HOOKS
+    hsipc::g_step_hook.store([](hsipc::Step s) {
+        if (!pause_here || s != hsipc::Step::kSendPublished) return;
+        paused.store(1);
+        while (!go.load()) usleep(100);
+    });
+#endif
+    const hsipc_id old_id = hsipc_endpoint_id(rx);
+    std::thread stale([&] {
+        pause_here = true;
+        send_word(r, stale_tx, old_id, 1);  // published, then paused before its wake-up
+    });
+    while (paused.load() == 0) usleep(100);
+    // The receiver closes (the sweep takes the stale message), reopens, arms.
+    ASSERT_OK(hsipc_endpoint_close(rx));
+    ASSERT_OK(hsipc_endpoint_open(r, "rx", &rx));
+    int fd;
+    ASSERT_OK(hsipc_endpoint_fd(rx, &fd));
+    ASSERT_OK(hsipc_endpoint_arm(rx));
+    go.store(true);
+    stale.join();
+#ifdef HSIPC_STEP_HOOKS
+    hsipc::g_step_hook.store(nullptr);
+#endif
+    // Whatever the stale sender did with the flag, a message now must make
+    // the fd readable.
+    ASSERT_OK(send_word(r, tx, hsipc_endpoint_id(rx), 2));
+    EXPECT_TRUE(readable(fd, 5000)) << "the reopened endpoint's receiver was not woken";
+    hsipc_msg msg;
+    ASSERT_OK(hsipc_poll(rx, &msg, 0));
+    EXPECT_EQ(2u, *static_cast<uint64_t*>(msg.data));
     hsipc_release(r, msg.off);
     hsipc_detach(r);
 }

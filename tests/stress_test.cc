@@ -8,6 +8,7 @@
 //
 // HSIPC_STRESS_SECONDS sets each test's duration (default 2; for minutes
 // on demand, say 120).
+#include <sys/epoll.h>
 #include <sys/mman.h>
 
 #include <atomic>
@@ -337,6 +338,65 @@ TEST_F(SendersToE, ManySendersOnATinyInboxNeverSeeCorruption) {
     stop_and_drain();
     EXPECT_EQ(sent(), received_);
     std::printf("%llu messages through an inbox of 2\n", (unsigned long long)received_);
+}
+
+// The receiver waits in epoll on its fd, as an event loop does, while four
+// processes send to its small inbox; every few hundred messages it waits
+// in a timed hsipc_poll instead, and sometimes reopens the endpoint (a new
+// fd). An armed receiver that epoll never wakes while messages wait is a
+// lost wake-up; senders are alive throughout, so no reap is involved.
+TEST_F(SendersToE, ArmedReceiverInEpollMissesNoWakeUp) {
+    start("stress-armed", 8);
+    const int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    ASSERT_GE(epoll_fd, 0);
+    int fd = -1;
+    uint64_t taken = 0, waits = 0, wakeups = 0, reopens = 0;
+    auto watch = [&]() {
+        ASSERT_OK(hsipc_endpoint_fd(e_, &fd));
+        struct epoll_event ev = {};
+        ev.events = EPOLLIN;
+        ASSERT_EQ(0, epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev));
+    };
+    watch();
+    for (const double end = now_s() + stress_seconds(); now_s() < end && !HasFailure();) {
+        hsipc_msg msg;
+        while (hsipc_poll(e_, &msg, 0) == HSIPC_OK) {
+            EXPECT_TRUE(check_message(msg, &last_seq_));
+            EXPECT_OK(hsipc_release(r_, msg.off));
+            received_++;
+            if (++taken % 500 == 0) receive_one();  // the other way of waiting, on the same endpoint
+            if (taken % 2000 == 0) {
+                ASSERT_EQ(0, epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr));
+                ASSERT_OK(hsipc_endpoint_close(e_));
+                ASSERT_OK(hsipc_endpoint_open(r_, "E", &e_));
+                watch();
+                reopens++;
+            }
+        }
+        const int armed = hsipc_endpoint_arm(e_);
+        if (armed == 1) continue;
+        ASSERT_OK(armed);
+        waits++;
+        struct epoll_event ev;
+        const int n = epoll_wait(epoll_fd, &ev, 1, 2000);
+        if (n == 1) {
+            wakeups++;
+            continue;
+        }
+        ASSERT_EQ(0, n);
+        // Two seconds armed, with four live senders: messages waiting now
+        // were published without waking us.
+        if (queued_in(r_, "E") > 0) {
+            ADD_FAILURE() << "lost wake-up: " << queued_in(r_, "E") << " messages wait for an armed receiver, after "
+                          << received_ << " messages";
+        }
+    }
+    close(epoll_fd);
+    stop_and_drain();
+    std::printf("%llu messages, %llu waits in epoll, %llu wake-ups, %llu reopenings\n",
+                (unsigned long long)received_, (unsigned long long)waits, (unsigned long long)wakeups,
+                (unsigned long long)reopens);
+    EXPECT_GT(wakeups, 0u);
 }
 
 // Defect 3, with natural timing: one name opened and closed as fast as
