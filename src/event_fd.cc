@@ -12,33 +12,37 @@ namespace hsipc {
 namespace {
 
 // sun_path holds 107 bytes and a NUL. The longest name: "/dev/shm/hsipc."
-// (15) + a 63-byte region name + "@" + 16 hex digits of inode + "." + 3 of
-// slot index (< 4096) + "." + 8 of gen = 107.
+// (15) + a 63-byte region name + "@" + 16 hex digits of inode + "." (96),
+// then index and gen, whose bits add up to 32 (an id), so 9 hex digits
+// and a "." at most: 106.
 constexpr size_t kWakePathMax = 108;
 
-char* append_hex(char* p, char* end, uint64_t v) {
-    char digits[16];
-    int n = 0;
+// v in hex, without leading zeros; returns the digits written (<= 16).
+size_t format_hex(uint64_t v, char (&out)[16]) {
+    char reversed[16];
+    size_t n = 0;
     do {
-        digits[n++] = "0123456789abcdef"[v & 15];
+        reversed[n++] = "0123456789abcdef"[v & 15];
         v >>= 4;
     } while (v != 0);
-    while (n > 0 && p < end) *p++ = digits[--n];
-    return p;
+    for (size_t i = 0; i < n; i++) out[i] = reversed[n - 1 - i];
+    return n;
 }
 
 // The name of slot `index`'s socket in incarnation `gen`: a new incarnation
-// never finds an old one's socket, nor a sender of an old one the new.
-// False where the prefix leaves no room (an inode number no tmpfs makes).
+// never finds an old one's socket. False where it would not fit (a
+// scribbled gen with an unusually long prefix).
 bool wake_path(const Region& r, uint32_t index, uint32_t gen, char (&out)[kWakePathMax]) {
     const std::string& prefix = r.wake_path_prefix;
-    if (prefix.empty() || prefix.size() + 3 + 1 + 8 >= kWakePathMax) return false;
+    char index_hex[16], gen_hex[16];
+    const size_t index_len = format_hex(index, index_hex);
+    const size_t gen_len = format_hex(gen, gen_hex);
+    if (prefix.empty() || prefix.size() + index_len + 1 + gen_len >= kWakePathMax) return false;
     char* p = out;
-    char* const end = out + kWakePathMax - 1;
     for (char c : prefix) *p++ = c;
-    p = append_hex(p, end, index);
+    for (size_t i = 0; i < index_len; i++) *p++ = index_hex[i];
     *p++ = '.';
-    p = append_hex(p, end, gen);
+    for (size_t i = 0; i < gen_len; i++) *p++ = gen_hex[i];
     *p = '\0';
     return true;
 }
@@ -63,10 +67,9 @@ std::atomic<uint32_t>& socket_state(Endpoint& ep) { return ep.region->endpoint_s
 }  // namespace
 
 std::string wake_path_prefix(const char* region_name, uint64_t object_ino) {
-    char ino[17];
-    char* end = append_hex(ino, ino + 16, object_ino);
-    *end = '\0';
-    return os::shm_path((std::string("hsipc.") + region_name + "@" + ino + ".").c_str());
+    char ino[16];
+    const std::string ino_hex(ino, format_hex(object_ino, ino));
+    return os::shm_path((std::string("hsipc.") + region_name + "@" + ino_hex + ".").c_str());
 }
 
 int endpoint_fd(Endpoint& ep, int* fd) {

@@ -205,6 +205,27 @@ TEST(EventFdModes, GroupModeReachesTheSocketFile) {
     EXPECT_TRUE(wake_sockets(name.c_str()).empty()) << "detach left a socket file";
 }
 
+// A socket address holds 107 bytes: the longest names still fit.
+TEST(EventFdModes, TheLongestRegionAndEndpointNamesFit) {
+    std::string long_name = hsipc_test::unique_name("eventfd-long");
+    long_name.resize(HSIPC_NAME_MAX, 'x');
+    hsipc_unlink(long_name.c_str());
+    hsipc_config cfg = hsipc_test::small_config();
+    hsipc_region* r;
+    hsipc_endpoint *rx, *tx;
+    ASSERT_OK(hsipc_attach(long_name.c_str(), &cfg, &r));
+    ASSERT_OK(hsipc_endpoint_open(r, std::string(HSIPC_NAME_MAX, 'e').c_str(), &rx));
+    ASSERT_OK(hsipc_endpoint_open(r, "tx", &tx));
+    int fd;
+    ASSERT_OK(hsipc_endpoint_fd(rx, &fd));
+    ASSERT_OK(hsipc_endpoint_arm(rx));
+    ASSERT_OK(send_word(r, tx, hsipc_endpoint_id(rx), 9));
+    EXPECT_TRUE(readable(fd, 5000));
+    hsipc_detach(r);
+    hsipc_unlink(long_name.c_str());
+    EXPECT_TRUE(wake_sockets(long_name.c_str()).empty());
+}
+
 // A receiver in another process, in an epoll loop as examples/eventloop.c
 // has it, gets every message of a sender that pauses between them (so the
 // receiver is armed and asleep for most of them).
