@@ -20,7 +20,10 @@ PyDLL: they take well under a microsecond, and dropping and retaking the GIL
 around them would cost a noticeable part of that. Anything that can wait
 (attach, a blocking poll, endpoint open and close, reap) goes through the CDLL
 so other threads run meanwhile; it has ``use_errno=True`` so HSIPC_ESYS can
-report errno.
+report errno. A third handle, a PyDLL with ``use_errno=True``, serves
+hsipc_endpoint_fd and hsipc_endpoint_arm: they never block, may fail with
+HSIPC_ESYS, and must not overlap a poll of the same endpoint, which holding
+the GIL ensures.
 """
 
 from __future__ import annotations
@@ -138,6 +141,8 @@ PROTOTYPES: Dict[str, Tuple[object, List[object]]] = {
     "hsipc_lookup": (c_int, [hsipc_region_p, c_char_p, POINTER(hsipc_id)]),
     "hsipc_lookup_wait": (c_int, [hsipc_region_p, c_char_p, c_int64, POINTER(hsipc_id)]),
     "hsipc_endpoint_set_spin": (c_int, [hsipc_endpoint_p, c_int64]),
+    "hsipc_endpoint_fd": (c_int, [hsipc_endpoint_p, POINTER(c_int)]),
+    "hsipc_endpoint_arm": (c_int, [hsipc_endpoint_p]),
     "hsipc_alloc": (c_int, [hsipc_region_p, c_size_t, POINTER(hsipc_off)]),
     "hsipc_ptr": (c_void_p, [hsipc_region_p, hsipc_off]),
     "hsipc_capacity": (c_size_t, [hsipc_region_p, hsipc_off]),
@@ -262,8 +267,15 @@ lib, path = load()
 fast = ctypes.PyDLL(path, handle=lib._handle)
 FAST_FUNCTIONS = ("hsipc_alloc", "hsipc_send_offset", "hsipc_poll", "hsipc_poll_many", "hsipc_release",
                   "hsipc_ptr", "hsipc_capacity")
+# Also without releasing the GIL, but capturing errno: the calls that must
+# not run beside a poll of the same endpoint in another thread yet may fail
+# with HSIPC_ESYS. Holding the GIL is what keeps that poll out (as for
+# poll(timeout=0)); these calls make a few non-blocking system calls at most.
+fast_errno = ctypes.PyDLL(path, handle=lib._handle, use_errno=True)
+FAST_ERRNO_FUNCTIONS = ("hsipc_endpoint_fd", "hsipc_endpoint_arm")
 declare(lib)
 declare(fast)
+declare(fast_errno)
 
 _loaded_major = lib.hsipc_version() >> 16
 if _loaded_major != HEADER_VERSION[0]:

@@ -103,6 +103,7 @@ C_TO_CTYPES = {
     "hsipc_id *": POINTER(c_uint32),
     "hsipc_off *": POINTER(c_uint64),
     "size_t *": POINTER(c_size_t),
+    "int *": POINTER(c_int),
     "hsipc_config *": POINTER(_lib.hsipc_config),
     "const hsipc_config *": POINTER(_lib.hsipc_config),
     "hsipc_msg *": POINTER(_lib.hsipc_msg),
@@ -166,8 +167,8 @@ class Prototypes(unittest.TestCase):
             for i, (param, argtype) in enumerate(zip(params, argtypes)):
                 self.assertIs(argtype, C_TO_CTYPES[param], f"{name} parameter {i}: {param}")
 
-    def test_both_handles_have_every_prototype(self) -> None:
-        for lib in (_lib.lib, _lib.fast):
+    def test_every_handle_has_every_prototype(self) -> None:
+        for lib in (_lib.lib, _lib.fast, _lib.fast_errno):
             for name, (restype, argtypes) in _lib.PROTOTYPES.items():
                 fn = getattr(lib, name)
                 self.assertIs(fn.restype, restype, name)
