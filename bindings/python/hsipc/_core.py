@@ -58,6 +58,9 @@ from ctypes import byref
 from operator import attrgetter
 from typing import TYPE_CHECKING, Iterable, List, NamedTuple, Optional, Tuple, Union
 
+if TYPE_CHECKING:
+    import asyncio
+
 from . import _lib
 from ._errors import (
     Again,
@@ -109,6 +112,9 @@ _wpoll = _lib_.hsipc_poll
 _fpoll_many = _fast.hsipc_poll_many
 _wpoll_many = _lib_.hsipc_poll_many
 _wpoll_batch = _lib_.hsipc_poll_batch
+# Hold the GIL and capture errno: see _lib.py.
+_fendpoint_fd = _lib.fast_errno.hsipc_endpoint_fd
+_farm = _lib.fast_errno.hsipc_endpoint_arm
 _NS0 = ctypes.c_int64(0)
 _u64 = _lib.hsipc_off
 _new = object.__new__
@@ -576,6 +582,7 @@ class Region:
         locks = []
         for ep in list(self._endpoints):
             ep._handle = None
+            ep._wake_async()
             ep._lock.acquire()
             locks.append(ep._lock)
         try:
@@ -884,11 +891,13 @@ class Endpoint:
 
     A context manager: leaving the ``with`` block closes it. One thread polls
     an endpoint at a time (a second concurrent poller gets InvalidArgument);
-    sending from several threads is fine.
+    an :meth:`arecv` awaiting it counts as a poller. Sending from several
+    threads is fine. For event loops it has a file descriptor
+    (:meth:`fileno`, :meth:`arm`), and :meth:`arecv` for asyncio.
     """
 
     __slots__ = ("_handle", "_region", "_name", "_id", "_msg", "_msgview", "_lock", "_waiting",
-                 "_batch", "_batchview", "_count", "__weakref__")
+                 "_batch", "_batchview", "_count", "_fd", "_await", "__weakref__")
 
     def __init__(self, region: Region, handle: "_lib.hsipc_endpoint_p", name: str) -> None:
         self._handle: Optional[_lib.hsipc_endpoint_p] = handle
@@ -900,10 +909,13 @@ class Endpoint:
         # Held around each blocking poll slice, and by close(): closing
         # waits for a thread inside hsipc_poll instead of freeing its handle.
         self._lock = threading.Lock()
-        self._waiting = False  # a thread is inside a blocking hsipc_poll
+        # A thread is inside a blocking hsipc_poll, or an arecv awaits the fd.
+        self._waiting = False
         self._batch: Optional[ctypes.Array] = None  # poll_many's hsipc_msg array, grown on demand
         self._batchview: Optional[memoryview] = None
         self._count = ctypes.c_size_t()
+        self._fd = -1  # hsipc_endpoint_fd's, once asked for
+        self._await: Optional[_AsyncWait] = None  # the pending arecv
 
     @property
     def id(self) -> int:
@@ -947,8 +959,9 @@ class Endpoint:
         """Closes the endpoint (hsipc_endpoint_close): messages queued to it
         return to the pools and its id becomes stale. Waits for a thread
         blocked in :meth:`poll` on it to return (at most one poll slice,
-        POLL_SLICE seconds); that poll then raises Closed. Calling it again
-        does nothing.
+        POLL_SLICE seconds); that poll then raises Closed, as does an
+        :meth:`arecv` awaiting it, from any thread. Calling it again does
+        nothing.
 
         Raises SysError.
         """
@@ -957,6 +970,7 @@ class Endpoint:
             return
         self._handle = None
         self._region._endpoints.discard(self)
+        self._wake_async()
         with self._lock:
             # A detach of the region that got here first closed it already
             # (and freed the handle).
@@ -1069,8 +1083,8 @@ class Endpoint:
         Other threads run while it waits.
 
         Raises InvalidArgument (negative or NaN timeout, or another thread
-        is polling this endpoint), Closed, Corrupt (the inbox is damaged),
-        SysError.
+        is polling this endpoint, or an arecv awaits it), Closed, Corrupt
+        (the inbox is damaged), SysError.
         """
         if timeout == 0:
             # The GIL is held throughout this call, so no other thread can be
@@ -1116,6 +1130,9 @@ class Endpoint:
                 deadline, ns = _first_slice(timeout)
             while True:
                 if not lock.acquire(False):
+                    raise self._busy()
+                if self._waiting:  # an arecv awaits this endpoint
+                    lock.release()
                     raise self._busy()
                 try:
                     handle = self._handle
@@ -1198,8 +1215,8 @@ class Endpoint:
         sender run much faster; each message may wait up to `linger` longer.
 
         Raises InvalidArgument (`limit` < 1, negative or NaN timeout,
-        negative, NaN or infinite linger, or another thread is polling),
-        Closed, Corrupt, SysError.
+        negative, NaN or infinite linger, or another thread is polling or
+        an arecv awaits the endpoint), Closed, Corrupt, SysError.
         """
         if limit.__class__ is not int or limit < 1:
             if isinstance(limit, bool) or not isinstance(limit, int):
@@ -1229,6 +1246,9 @@ class Endpoint:
                     deadline, ns = _first_slice(timeout)
                 while True:
                     if not lock.acquire(False):
+                        raise self._busy()
+                    if self._waiting:  # an arecv awaits this endpoint
+                        lock.release()
                         raise self._busy()
                     try:
                         handle = self._handle
@@ -1295,6 +1315,178 @@ class Endpoint:
                         _frelease(handle, off)
             raise
 
+    # -- event loops
+
+    def fileno(self) -> int:
+        """The endpoint's file descriptor (hsipc_endpoint_fd), so that
+        :mod:`selectors`, :func:`select.select` and :mod:`select`'s poll and
+        epoll take the Endpoint itself: it becomes readable when a message
+        may be waiting, once :meth:`arm` armed it. The same number every
+        call. The endpoint owns it: never read from it or close it, and
+        unregister it before the endpoint closes (:meth:`close`, or the
+        region's detach), which closes it.
+
+        Raises Closed, PermissionDenied (the fd's socket file cannot be
+        given the region's group), NoMemory (out of file descriptors),
+        SysError.
+        """
+        fd = self._fd
+        if fd >= 0:
+            if self._handle is None:
+                raise self._closed()
+            return fd
+        out = ctypes.c_int(-1)
+        # One expression from reading the handle to the call's return, with
+        # the GIL held: close() and detach() clear the handle before they
+        # free it (a NULL handle gives HSIPC_EINVAL).
+        rc = _fendpoint_fd(self._handle, out)
+        if rc:
+            if self._handle is None:
+                raise self._closed()
+            raise error(rc, f"hsipc_endpoint_fd({self._name!r})")
+        self._fd = out.value
+        return out.value
+
+    def arm(self) -> bool:
+        """Prepares :meth:`fileno` for a wait (hsipc_endpoint_arm).
+
+        Returns True when the inbox is empty and the endpoint is now armed:
+        the next message sent to it makes the fd readable. Returns False
+        when a message is already waiting: poll it now, do not wait. Any
+        poll disarms the endpoint and clears the fd's readiness, so take
+        what is there, then arm before every wait::
+
+            sel = selectors.DefaultSelector()
+            sel.register(ep, selectors.EVENT_READ)
+            while True:
+                while (msg := ep.poll(0)) is not None:
+                    handle(msg)
+                if ep.arm():             # False: one came meanwhile; poll again
+                    sel.select(timeout=1.0)
+
+        A sender that dies between its message and its wake-up leaves the
+        fd unreadable until a reap finds it dead: a loop that must not
+        depend on that waits with a timeout, as above. :meth:`arecv` does
+        all this for asyncio.
+
+        Raises InvalidArgument (another thread is polling the endpoint, or
+        an arecv awaits it), Closed, and what :meth:`fileno` raises.
+        """
+        if self._waiting:  # with the GIL held from here to the call's return
+            raise self._busy()
+        rc = _farm(self._handle)
+        if rc == 0:
+            return True
+        if rc == 1:
+            return False
+        if self._handle is None:
+            raise self._closed()
+        raise error(rc, f"hsipc_endpoint_arm({self._name!r})")
+
+    async def arecv(self, timeout: Optional[float] = None) -> "Message":
+        """The next message, awaited in the running asyncio event loop: the
+        coroutine of :meth:`recv`. It waits on :meth:`fileno` through
+        ``loop.add_reader``, without a thread and without spinning::
+
+            msg = await ep.arecv(timeout=5.0)
+            with msg:
+                handle(msg.data)
+
+        `timeout` is in seconds as for :meth:`recv`: ``None`` (the default)
+        waits without limit, ``0`` looks once, a positive number waits at
+        most that long. When nothing came in time it raises Again, as
+        :meth:`recv` does: a TimeoutError, which asyncio.TimeoutError is
+        since Python 3.11 (before 3.11, catch TimeoutError or hsipc.Again,
+        not asyncio.TimeoutError). Nothing is taken from the inbox then.
+
+        A message waiting already is returned at once, without yielding to
+        the event loop (as ``asyncio.Queue.get`` does): a consumer of an
+        endless stream lets its other tasks run with ``await
+        asyncio.sleep(0)`` now and then.
+
+        Cancelling it (``task.cancel()``, ``asyncio.wait_for``,
+        ``asyncio.timeout``) is safe: a message is taken only after the
+        wait ends and is returned at once, so a cancelled arecv leaves every
+        message in the inbox. Whatever ends the wait removes its reader from
+        the loop. It waits on a duplicate of the endpoint's fd, so closing
+        the endpoint meanwhile cannot leave a reader on a closed or reused
+        descriptor: :meth:`close` or the region's detach, from any thread,
+        makes a pending arecv raise Closed at once.
+
+        One receiver per endpoint: while an arecv waits, a second arecv and
+        any poll or recv of the endpoint raise InvalidArgument. Before and
+        after, poll and recv (also with a timeout) may be used on the same
+        endpoint. Even without a wake-up it looks again every second, so
+        a sender that died between its message and its wake-up delays the
+        message by at most that.
+
+        Raises Again (a TimeoutError), InvalidArgument (negative or NaN
+        timeout, another arecv or poll in progress), Closed, and what
+        :meth:`poll` and :meth:`fileno` raise; RuntimeError without a
+        running event loop.
+        """
+        import asyncio  # here: importing it costs more than the rest of hsipc
+
+        loop = asyncio.get_running_loop()
+        deadline = _await_deadline(timeout, loop)
+        if self._await is not None and self._handle is not None:
+            raise self._busy()
+        msg = self.poll(0)
+        if msg is not None:
+            return msg
+        if deadline is not None and loop.time() >= deadline:
+            raise Again(_EAGAIN, context=f"arecv on endpoint {self._name!r}, timeout {timeout} s")
+        # Our own descriptor: the endpoint's is closed by close() or
+        # detach() in any thread, and its number may be reused at once;
+        # this one the loop's thread closes, after removing the reader.
+        fd = os.dup(self.fileno())
+        waiter = _AsyncWait(loop)
+        self._await = waiter
+        try:
+            while True:
+                if self.arm():
+                    self._waiting = True  # refuse other receivers meanwhile
+                    fut = None
+                    timer = None
+                    try:
+                        now = loop.time()
+                        if deadline is not None and now >= deadline:
+                            raise Again(_EAGAIN, context=f"arecv on endpoint {self._name!r}, timeout {timeout} s")
+                        fut = loop.create_future()
+                        waiter.fut = fut
+                        loop.add_reader(fd, _wake_reader, loop, fd, fut)
+                        when = now + _AWAIT_RECHECK
+                        timer = loop.call_at(when if deadline is None or when < deadline else deadline,
+                                             _wake, fut)
+                        # close() clears the handle, then wakes waiter.fut:
+                        # one of the two sees the other's write.
+                        if self._handle is None:
+                            raise self._closed()
+                        await fut
+                    finally:
+                        self._waiting = False
+                        waiter.fut = None
+                        if timer is not None:
+                            timer.cancel()
+                        if fut is not None:
+                            loop.remove_reader(fd)
+                msg = self.poll(0)
+                if msg is not None:
+                    return msg
+                if deadline is not None and loop.time() >= deadline:
+                    raise Again(_EAGAIN, context=f"arecv on endpoint {self._name!r}, timeout {timeout} s")
+        finally:
+            if self._await is waiter:
+                self._await = None
+            os.close(fd)
+
+    def _wake_async(self) -> None:
+        """After the handle was cleared: ends the wait of a pending arecv,
+        which then raises Closed. Any thread."""
+        waiter = self._await
+        if waiter is not None:
+            waiter.wake()
+
     def _poll_error(self, rc: int) -> Error:
         if self._handle is None:
             return self._closed()
@@ -1303,7 +1495,64 @@ class Endpoint:
     def _busy(self) -> Error:
         if self._handle is None:
             return self._closed()
+        if self._await is not None:
+            return InvalidArgument(Status.EINVAL, context=f"endpoint {self._name!r} has an arecv() waiting on it; "
+                                   "one receiver per endpoint")
         return InvalidArgument(Status.EINVAL, context=f"endpoint {self._name!r} is being polled by another thread")
+
+
+# ---- Event loops ------------------------------------------------------------------
+
+# An awaiting arecv looks again at least this often (seconds) without a
+# wake-up: a sender that dies between its message and its wake-up leaves
+# the fd unreadable until a reap (hsipc_endpoint_arm).
+_AWAIT_RECHECK = 1.0
+
+
+class _AsyncWait:
+    """The state of an Endpoint's pending arecv that other threads reach."""
+
+    __slots__ = ("loop", "fut")
+
+    def __init__(self, loop: "asyncio.AbstractEventLoop") -> None:
+        self.loop = loop
+        self.fut: "Optional[asyncio.Future[None]]" = None  # set while it awaits
+
+    def wake(self) -> None:
+        fut = self.fut
+        if fut is None:
+            return  # not awaiting: it sees the closed handle at its next call
+        try:
+            self.loop.call_soon_threadsafe(_wake, fut)
+        except RuntimeError:  # the loop is closed: nothing will resume it
+            pass
+
+
+def _wake(fut: "asyncio.Future[None]") -> None:
+    if not fut.done():  # not cancelled, nor woken already
+        fut.set_result(None)
+
+
+def _wake_reader(loop: "asyncio.AbstractEventLoop", fd: int, fut: "asyncio.Future[None]") -> None:
+    # At once: the fd stays readable until the next poll, and a
+    # level-triggered loop would call us again and again meanwhile.
+    loop.remove_reader(fd)
+    _wake(fut)
+
+
+def _await_deadline(timeout: object, loop: "asyncio.AbstractEventLoop") -> Optional[float]:
+    """arecv's deadline in loop time, or None for no limit."""
+    if timeout is None:
+        return None
+    cls = timeout.__class__
+    if cls is not float and cls is not int:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+            raise TypeError(f"timeout must be a number of seconds or None, not {type(timeout).__name__}")
+    if not timeout >= 0:  # negative or NaN
+        raise InvalidArgument(Status.EINVAL, context=f"arecv timeout {timeout!r}")
+    if timeout == _INF:
+        return None
+    return loop.time() + timeout  # type: ignore[operator]
 
 
 # ---- Buffers and messages -------------------------------------------------------
