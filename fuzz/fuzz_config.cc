@@ -34,8 +34,11 @@ u128 region_size(const hsipc_config& c, uint32_t inbox_capacity) {
     u128 slots = c.max_endpoints < 64 ? 64 : c.max_endpoints;
     u128 buffers = 0;
     for (uint32_t p = 0; p < c.pool_count; p++) buffers += c.pools[p].buffer_count;
+    // Topics: the table, the subscriber lists, a share record per buffer.
+    const u128 topics = hsipc::kDefaultTopics, subscribers = hsipc::kDefaultSubscribers;
     u128 at = 4096 + slots * 64 + u128(c.max_endpoints) * 256 +
-              u128(c.max_endpoints) * round_up(u128(inbox_capacity) * 8, 64) + buffers * 64;
+              u128(c.max_endpoints) * round_up(u128(inbox_capacity) * 8, 64) + buffers * 64 + topics * 128 +
+              round_up(topics * subscribers * 4, 64) + buffers * subscribers * 8;
     for (uint32_t p = 0; p < c.pool_count; p++) {
         at = round_up(at, 4096);
         at += round_up(c.pools[p].buffer_size, 64) * c.pools[p].buffer_count;

@@ -87,11 +87,18 @@ typedef struct hsipc_config {
 } hsipc_config;
 
 typedef struct hsipc_msg {
-    hsipc_off off;   /* the buffer; the receiver now owns it */
+    hsipc_off off;   /* the buffer; the receiver now owns it (or, shared, a reference to it) */
     uint64_t length; /* bytes the sender declared */
     hsipc_id from;   /* the sending endpoint, for replies */
+    uint32_t flags;  /* HSIPC_MSG_* bits */
     void *data;      /* off translated into this process's mapping */
 } hsipc_msg;
+
+/* msg.flags: the buffer came from hsipc_publish and is shared with the
+ * topic's other subscribers: read it, never write it, and do not send or
+ * publish it on (HSIPC_EBADOFF); hsipc_release lets this receiver's
+ * reference go. */
+#define HSIPC_MSG_SHARED 1u
 
 /* ---- Status codes ----------------------------------------------------- */
 
@@ -356,10 +363,12 @@ HSIPC_API int hsipc_endpoint_arm(hsipc_endpoint *ep) HSIPC_NOEXCEPT;
  */
 HSIPC_API int hsipc_alloc(hsipc_region *r, size_t size, hsipc_off *out) HSIPC_NOEXCEPT;
 
-/* The buffer's address in this mapping; NULL unless off is a live buffer of this process. */
+/* The buffer's address in this mapping; NULL unless off is a live buffer of
+ * this process (held, or received shared). */
 HSIPC_API void *hsipc_ptr(hsipc_region *r, hsipc_off off) HSIPC_NOEXCEPT;
 
-/* Usable bytes of the buffer; 0 unless off is a live buffer of this process. */
+/* Usable bytes of the buffer; 0 unless off is a live buffer of this process
+ * (held, or received shared). */
 HSIPC_API size_t hsipc_capacity(hsipc_region *r, hsipc_off off) HSIPC_NOEXCEPT;
 
 /*
@@ -432,11 +441,62 @@ HSIPC_API int hsipc_poll_batch(hsipc_endpoint *ep, hsipc_msg *msgs, size_t max, 
                                int64_t linger_ns, size_t *count) HSIPC_NOEXCEPT;
 
 /*
- * Returns a buffer the process holds to its pool. Lock-free, no system call.
+ * Returns a buffer the process holds to its pool. For a buffer received
+ * shared (HSIPC_MSG_SHARED), lets this receiver's reference go; the buffer
+ * returns to its pool with the last one. Lock-free, no system call.
  * Errors: HSIPC_EINVAL (NULL), HSIPC_EBADOFF (double release, an offset from
  * nowhere, or one held by another process; nothing changes).
  */
 HSIPC_API int hsipc_release(hsipc_region *r, hsipc_off off) HSIPC_NOEXCEPT;
+
+/* ---- Topics: one buffer, many receivers ---------------------------------- */
+
+/*
+ * Finds or creates topic `name` (the endpoint name rules) and gives its id,
+ * for hsipc_publish. Topic ids are hsipc_id values in a space of their own
+ * (a topic id is never an endpoint's); a topic lives as long as its region.
+ * Errors: HSIPC_EINVAL (NULL, bad name), HSIPC_ENOMEM (max_topics topics
+ * exist, or the region has none configured), HSIPC_ESYS.
+ */
+HSIPC_API int hsipc_topic_open(hsipc_region *r, const char *name, hsipc_id *out) HSIPC_NOEXCEPT;
+
+/*
+ * From now on, messages published to topic `topic` (found or created by
+ * name) also arrive in ep's inbox, mixed with point-to-point ones and taken
+ * by the same hsipc_poll calls, each publisher's in the order published.
+ * Subscribing again changes nothing. Closing the endpoint (or its
+ * process's death and reap) unsubscribes it.
+ * Errors: HSIPC_EINVAL (NULL, bad name), HSIPC_ENOMEM (the topic has
+ * max_subscribers subscribers, or the table is full), HSIPC_EPEER (the
+ * endpoint was closed), HSIPC_ESYS.
+ */
+HSIPC_API int hsipc_subscribe(hsipc_endpoint *ep, const char *topic) HSIPC_NOEXCEPT;
+
+/*
+ * Stops delivery of topic `topic` to ep; messages already queued stay.
+ * Errors: HSIPC_EINVAL (NULL, bad name), HSIPC_ENOENT (not subscribed),
+ * HSIPC_ESYS.
+ */
+HSIPC_API int hsipc_unsubscribe(hsipc_endpoint *ep, const char *topic) HSIPC_NOEXCEPT;
+
+/*
+ * Delivers buffer `off` (held by the caller, `length` declared bytes) to
+ * every current subscriber of `topic` whose inbox has room, and sets
+ * *delivered to how many received it. The bytes are written once and read
+ * in place by every subscriber: each gets the same offset, flagged
+ * HSIPC_MSG_SHARED, and the buffer returns to its pool when the last of
+ * them releases it (by hsipc_release, closing its endpoint, detaching or
+ * dying). On HSIPC_OK the caller no longer owns the buffer, even when
+ * *delivered is 0 (it returns to its pool at once). A subscriber whose
+ * inbox is full misses this message and is counted in *skipped (NULL
+ * allowed); it never slows the publisher or the others. Lock-free; a
+ * system call only to wake a subscriber that waits. On any error nothing
+ * was delivered and the caller still owns the buffer.
+ * Errors: HSIPC_EINVAL (NULL, length > capacity, an id no topic has),
+ * HSIPC_EBADOFF (not a buffer the caller holds, e.g. one received shared).
+ */
+HSIPC_API int hsipc_publish(hsipc_endpoint *from, hsipc_id topic, hsipc_off off, size_t length,
+                            uint32_t *delivered, uint32_t *skipped) HSIPC_NOEXCEPT;
 
 /*
  * Finds processes attached to the region that died (the kernel drops a lock

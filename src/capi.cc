@@ -12,6 +12,7 @@
 #include "reap.h"
 #include "region.h"
 #include "stats.h"
+#include "topic.h"
 
 using hsipc::Endpoint;
 using hsipc::Region;
@@ -159,13 +160,13 @@ HSIPC_API int hsipc_alloc(hsipc_region* r, size_t size, hsipc_off* out) noexcept
 
 HSIPC_API void* hsipc_ptr(hsipc_region* r, hsipc_off off) noexcept {
     uint32_t index;
-    if (!r || hsipc::held_buffer(*core(r), off, &index) != HSIPC_OK) return nullptr;
+    if (!r || hsipc::readable_buffer(*core(r), off, &index) != HSIPC_OK) return nullptr;
     return core(r)->base + off;
 }
 
 HSIPC_API size_t hsipc_capacity(hsipc_region* r, hsipc_off off) noexcept {
     uint32_t index;
-    if (!r || hsipc::held_buffer(*core(r), off, &index) != HSIPC_OK) return 0;
+    if (!r || hsipc::readable_buffer(*core(r), off, &index) != HSIPC_OK) return 0;
     return size_t(hsipc::buffer_capacity(core(r)->layout, index));
 }
 
@@ -194,6 +195,27 @@ HSIPC_API int hsipc_poll_batch(hsipc_endpoint* ep, hsipc_msg* msgs, size_t max, 
 HSIPC_API int hsipc_release(hsipc_region* r, hsipc_off off) noexcept {
     if (!r) return HSIPC_EINVAL;
     return hsipc::pool_release(*core(r), off);
+}
+
+HSIPC_API int hsipc_topic_open(hsipc_region* r, const char* name, hsipc_id* out) noexcept {
+    if (!r || !name || !out) return HSIPC_EINVAL;
+    return guarded([&] { return hsipc::topic_open(*core(r), name, out); });
+}
+
+HSIPC_API int hsipc_subscribe(hsipc_endpoint* ep, const char* topic) noexcept {
+    if (!ep || !topic) return HSIPC_EINVAL;
+    return guarded([&] { return hsipc::topic_subscribe(*core(ep), topic); });
+}
+
+HSIPC_API int hsipc_unsubscribe(hsipc_endpoint* ep, const char* topic) noexcept {
+    if (!ep || !topic) return HSIPC_EINVAL;
+    return guarded([&] { return hsipc::topic_unsubscribe(*core(ep), topic); });
+}
+
+HSIPC_API int hsipc_publish(hsipc_endpoint* from, hsipc_id topic, hsipc_off off, size_t length,
+                            uint32_t* delivered, uint32_t* skipped) noexcept {
+    if (!from || !delivered) return HSIPC_EINVAL;
+    return guarded([&] { return hsipc::message_publish(*core(from), topic, off, length, delivered, skipped); });
 }
 
 HSIPC_API int hsipc_reap(hsipc_region* r) noexcept {

@@ -189,6 +189,8 @@ int config_to_stored(const hsipc_config& cfg, StoredConfig* out) {
     s.pool_count = cfg.pool_count;
     s.process_slots = process_slots_for(cfg.max_endpoints);
     s.mode = cfg.mode;
+    s.max_topics = kDefaultTopics;
+    s.max_subscribers = kDefaultSubscribers;
     Layout layout;
     if (!compute_layout(s, &layout)) return HSIPC_EINVAL;
     *out = s;

@@ -9,6 +9,11 @@
 
 namespace hsipc {
 
+// Topic limits a desktop's programs do not outgrow: 64 topics of up to 16
+// subscribers cost 16 reference words (128 bytes) per buffer.
+constexpr uint32_t kDefaultTopics = 64;
+constexpr uint32_t kDefaultSubscribers = 16;
+
 void config_defaults(hsipc_config* cfg);
 
 // Checks cfg against every limit (see hsipc.h) and produces the form stored

@@ -53,6 +53,13 @@ bool compute_layout(const StoredConfig& cfg, Layout* out) {
     l.id_index_bits = id_index_bits_for(cfg.max_endpoints);
     l.buffer_headers_off = at;
     if (!add_checked(&at, buffers * sizeof(BufferHeader))) return false;
+    const uint64_t subscribers = cfg.max_topics == 0 ? 0 : cfg.max_subscribers;
+    l.topic_table_off = at;
+    if (!add_checked(&at, uint64_t(cfg.max_topics) * sizeof(TopicSlot))) return false;
+    l.subscribers_off = at;
+    if (!add_checked(&at, round_up(uint64_t(cfg.max_topics) * subscribers * sizeof(uint32_t), kCacheLine))) return false;
+    l.share_records_off = at;
+    if (!add_checked(&at, buffers * subscribers * sizeof(uint64_t))) return false;
 
     uint32_t first = 0;
     for (uint32_t p = 0; p < cfg.pool_count && p < HSIPC_MAX_POOLS; p++) {
@@ -98,6 +105,8 @@ uint64_t layout_fingerprint() {
     f.mix(offsetof(EndpointSlot, tail_hint));
     f.mix(sizeof(BufferHeader));
     f.mix(offsetof(BufferHeader, from));
+    f.mix(offsetof(BufferHeader, share_epoch));
+    f.mix(sizeof(TopicSlot));
     return f.h;
 }
 

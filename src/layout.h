@@ -28,6 +28,8 @@ constexpr uint64_t kMaxBufferSize = 1ull << 30;
 constexpr uint64_t kMaxTotalBuffers = 16000000;  // fits the 24-bit inbox entry, below its markers
 constexpr uint64_t kMaxRegionSize = 1ull << 40;
 constexpr uint32_t kMinProcessSlots = 64;
+constexpr uint32_t kMaxTopics = 4096;
+constexpr uint32_t kMaxSubscribers = 64;  // per topic; a publisher keeps a list on its stack
 
 // The configuration as stored in the region header: fixed layout, independent
 // of the public struct so the public struct may grow.
@@ -38,6 +40,8 @@ struct StoredPool {
 };
 
 struct StoredConfig {
+    uint32_t max_topics;       // 0: no topics (and no share records)
+    uint32_t max_subscribers;  // per topic; 1 .. kMaxSubscribers where max_topics > 0
     uint32_t max_endpoints;
     uint32_t inbox_capacity;  // a power of two
     uint32_t pool_count;
@@ -122,11 +126,26 @@ struct alignas(kCacheLine) BufferHeader {
     std::atomic<uint64_t> owner;  // see owner word below
     std::atomic<uint64_t> length;
     std::atomic<uint32_t> from;  // sender endpoint id
+    // Bumped by each publish of the buffer to a topic (share.h): its shared
+    // owner word carries it, so a word of an earlier sharing never matches.
+    std::atomic<uint32_t> share_epoch;
+};
+
+// One per topic (max_topics of them; share.h, topic.h). Written under the
+// region lock only. Its subscriber list lies in a table of its own:
+// max_subscribers endpoint ids (0: none) per topic.
+enum TopicState : uint32_t { kTopicFree = 0, kTopicOpen = 1 };
+
+struct alignas(kCacheLine) TopicSlot {
+    std::atomic<uint32_t> state;
+    uint32_t reserved;
+    char name[HSIPC_NAME_MAX + 1];  // NUL-padded
 };
 
 static_assert(sizeof(ProcessSlot) == 64);
 static_assert(sizeof(EndpointSlot) == 256);
 static_assert(sizeof(BufferHeader) == 64);
+static_assert(sizeof(TopicSlot) == 128);
 static_assert(sizeof(RegionHeader) <= kPage);
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 static_assert(std::atomic<uint32_t>::is_always_lock_free);
@@ -136,6 +155,10 @@ static_assert(std::atomic<uint32_t>::is_always_lock_free);
 //   free                    0
 //   held(slot, gen)         bits 32..61 process slot, 0..31 process gen:
 //                           allocated or received by that process
+//   shared(epoch)           bits 0..31 the buffer's share_epoch: published
+//                           to a topic; its holders are the reference words
+//                           of its share record (share.h), each an owner
+//                           word of kind free, held or queued
 //   queued(id, sender)      bits 45..61 the low 17 bits of the sending
 //                           process's gen, 32..44 its slot, 0..31 the
 //                           destination endpoint id: sent, not yet taken
@@ -145,7 +168,7 @@ static_assert(std::atomic<uint32_t>::is_always_lock_free);
 // fails once a live process has taken and re-sent the buffer (the same
 // endpoint, a different sender), and its destination by the full id, which
 // is never reused (docs/region-format.md, "Counters that wrap").
-enum OwnerKind : uint64_t { kOwnerFree = 0, kOwnerHeld = 1, kOwnerQueued = 2 };
+enum OwnerKind : uint64_t { kOwnerFree = 0, kOwnerHeld = 1, kOwnerQueued = 2, kOwnerShared = 3 };
 
 constexpr uint64_t owner_word(OwnerKind kind, uint32_t index, uint32_t gen) {
     return (uint64_t(kind) << 62) | (uint64_t(index & 0x3fffffffu) << 32) | gen;
@@ -222,6 +245,9 @@ struct Layout {
     uint64_t rings_off;
     uint64_t ring_bytes;  // per endpoint, a multiple of a cache line
     uint64_t buffer_headers_off;
+    uint64_t topic_table_off;    // max_topics TopicSlots
+    uint64_t subscribers_off;    // max_topics x max_subscribers u32 endpoint ids
+    uint64_t share_records_off;  // total_buffers x max_subscribers u64 reference words (where topics exist)
     PoolLayout pools[HSIPC_MAX_POOLS];
     uint64_t total_size;
 };

@@ -10,8 +10,10 @@
 #include "os.h"
 #include "pool.h"
 #include "reap.h"
+#include "share.h"
 #include "region_lock.h"
 #include "step.h"
+#include "topic.h"
 #include "wait.h"
 
 namespace hsipc {
@@ -132,7 +134,13 @@ int endpoint_close_locked(Region& r, uint32_t index) {
         // Whoever sent it: a queued word names the sender too.
         uint64_t w = r.buffer(b).owner.load(std::memory_order_relaxed);
         if (queued_to(w, id) && buffer_free_if(r, b, w)) freed++;
+        // Published to a topic: only our reference goes.
+        if (owner_kind(w) == kOwnerShared) {
+            const int ref = share_find_queued_to(r, b, id);
+            if (ref >= 0) freed += share_drop(r, b, uint32_t(ref), r.share_ref(b, uint32_t(ref)).load(), w);
+        }
     });
+    topic_forget_endpoint_locked(r, id);
     // A new gen makes every id of the closed endpoint stale. Where none is
     // left the slot retires rather than wrap to a gen an old id carries.
     // (The gen is bumped after the sweep: a sender that sees the new gen

@@ -3,6 +3,7 @@
 
 #include "os.h"
 #include "reap.h"
+#include "share.h"
 #include "step.h"
 
 namespace hsipc {
@@ -88,12 +89,33 @@ int pool_alloc(Region& r, size_t size, hsipc_off* out) {
 
 int pool_release(Region& r, uint64_t off) {
     uint32_t i, p;
-    if (!buffer_at_offset(r.layout, off, &i, &p) || !buffer_free_if(r, i, r.held_word)) return HSIPC_EBADOFF;
+    if (!buffer_at_offset(r.layout, off, &i, &p)) return HSIPC_EBADOFF;
+    if (!buffer_free_if(r, i, r.held_word)) {
+        // A buffer received from a topic: let our reference go; the buffer
+        // goes back to its pool with the last one (share.h).
+        const uint64_t w = r.buffer(i).owner.load(std::memory_order_acquire);
+        const int ref = owner_kind(w) == kOwnerShared ? share_find(r, i, r.held_word) : -1;
+        if (ref < 0 || !share_drop(r, i, uint32_t(ref), r.held_word, w)) return HSIPC_EBADOFF;
+        count_held(r, -1);
+        return HSIPC_OK;
+    }
     count_held(r, -1);
     // Our next allocation from this pool starts at the buffer just freed:
     // its lines are still in our cache, where a round robin would hand out
     // the coldest buffer of the pool.
     r.alloc_cursor[p].store(i - r.layout.pools[p].first, std::memory_order_relaxed);
+    return HSIPC_OK;
+}
+
+int readable_buffer(Region& r, uint64_t off, uint32_t* index, uint64_t* capacity) {
+    if (held_buffer(r, off, index, capacity) == HSIPC_OK) return HSIPC_OK;
+    uint32_t i, p;
+    if (!buffer_at_offset(r.layout, off, &i, &p)) return HSIPC_EBADOFF;
+    if (owner_kind(r.buffer(i).owner.load(std::memory_order_relaxed)) != kOwnerShared || !share_held_here(r, i)) {
+        return HSIPC_EBADOFF;
+    }
+    *index = i;
+    if (capacity) *capacity = r.layout.pools[p].buffer_size;
     return HSIPC_OK;
 }
 

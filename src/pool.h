@@ -79,6 +79,13 @@ inline int held_buffer(Region& r, uint64_t off, uint32_t* index, uint64_t* capac
     return HSIPC_OK;
 }
 
+// Where this process holds buffer `off`, or a reference to it (received
+// from a topic): its index and capacity, for reading it. HSIPC_EBADOFF
+// otherwise.
+int readable_buffer(Region& r, uint64_t off, uint32_t* index, uint64_t* capacity = nullptr);
+
+// Lets `off` go: the buffer back to its pool, or this process's reference
+// to a shared one (the buffer goes with the last).
 int pool_release(Region& r, uint64_t off);
 
 // Returns a buffer to its pool where its owner word is still `expected`.

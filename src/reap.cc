@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <new>
+#include <unordered_set>
 #include <vector>
 
 #include "event_fd.h"
@@ -12,6 +13,7 @@
 #include "os.h"
 #include "pool.h"
 #include "region_lock.h"
+#include "share.h"
 #include "step.h"
 
 namespace hsipc {
@@ -58,18 +60,30 @@ bool endpoint_owner_gone(Region& r, const EndpointSlot& e, const DeadSet& dead) 
     return s.state.load(std::memory_order_relaxed) != kProcessLive || s.gen.load(std::memory_order_relaxed) != gen;
 }
 
-// Marks every buffer that some open inbox names, in one pass over the rings.
-void mark_published(Region& r, std::vector<bool>* published) {
+// Calls on_entry(endpoint slot, buffer) for every buffer some open inbox
+// names, in one pass over the rings.
+template <class OnEntry>
+void for_each_published(Region& r, OnEntry on_entry) {
     for (uint32_t i = 0; i < r.max_endpoints(); i++) {
         EndpointSlot& e = r.endpoint_slot(i);
         if (e.state.load(std::memory_order_acquire) != kEndpointOpen) continue;
         // Every entry, whatever its gen: a message that landed in a later
         // incarnation than it was sent to still names its buffer here.
         inbox_for_each_buffer(endpoint_inbox(r, i, e.gen.load(std::memory_order_relaxed)), [&](uint32_t content) {
-            if (content - 1 < r.layout.total_buffers) (*published)[content - 1] = true;
+            if (content - 1 < r.layout.total_buffers) on_entry(i, content - 1);
         });
     }
 }
+
+// A reference to shared buffer `buffer` queued by a gone publisher to
+// endpoint slot `slot`: published only if that slot's inbox names the buffer.
+struct SharedCandidate {
+    uint32_t buffer;
+    uint32_t ref;
+    uint32_t slot;
+};
+
+uint64_t published_key(uint32_t buffer, uint32_t slot) { return (uint64_t(buffer) << 16) | slot; }
 
 // Whether the process that sent a queued buffer is gone: dead now, or no
 // longer the one in its slot (dead and reaped earlier, or detached). A gone
@@ -97,6 +111,7 @@ bool sender_gone(Region& r, const DeadSet& dead, uint64_t w) {
 int reclaim_buffers(Region& r, const DeadSet& dead) {
     int reclaimed = 0;
     std::vector<uint32_t> unpublished_candidates;
+    std::vector<SharedCandidate> shared_candidates;
     for (uint32_t b = 0; b < r.layout.total_buffers; b++) {
         uint64_t w = r.buffer(b).owner.load(std::memory_order_relaxed);
         switch (owner_kind(w)) {
@@ -106,11 +121,26 @@ int reclaim_buffers(Region& r, const DeadSet& dead) {
             case kOwnerQueued:
                 if (sender_gone(r, dead, w)) unpublished_candidates.push_back(b);
                 break;
+            case kOwnerShared:
+                // Each reference as an owner word of its own.
+                for (uint32_t i = 0; i < r.max_subscribers(); i++) {
+                    const uint64_t v = r.share_ref(b, i).load(std::memory_order_relaxed);
+                    if (owner_kind(v) == kOwnerHeld && dead.contains(owner_index(v), owner_gen(v))) {
+                        reclaimed += share_drop(r, b, i, v, w);
+                    } else if (owner_kind(v) == kOwnerQueued && sender_gone(r, dead, v)) {
+                        const uint32_t slot = (queued_destination(v) & ((1u << r.layout.id_index_bits) - 1)) - 1;
+                        shared_candidates.push_back({b, i, slot});
+                    }
+                }
+                // A holder that died between letting its reference go and
+                // freeing the buffer left it unreferenced.
+                reclaimed += share_free_if_unreferenced(r, b, w);
+                break;
             default:
                 break;
         }
     }
-    if (unpublished_candidates.empty()) return reclaimed;
+    if (unpublished_candidates.empty() && shared_candidates.empty()) return reclaimed;
     step(Step::kReapCandidates);
     // Scanned after the candidates were found: a gone sender publishes
     // nothing more, and a receiver takes a buffer (stores its owner word)
@@ -119,13 +149,30 @@ int reclaim_buffers(Region& r, const DeadSet& dead) {
     // its word is no longer the gone sender's: the CAS below fails. A live
     // process that takes such a buffer and sends it again writes its own
     // slot into the word, so that cannot restore the word either.
+    // A shared reference is published when its own subscriber's inbox
+    // names the buffer: the same buffer sits in the other subscribers'.
     std::vector<bool> published(r.layout.total_buffers, false);
-    mark_published(r, &published);
+    std::unordered_set<uint64_t> shared_wanted, shared_published;
+    for (const SharedCandidate& c : shared_candidates) shared_wanted.insert(published_key(c.buffer, c.slot));
+    for_each_published(r, [&](uint32_t slot, uint32_t b) {
+        published[b] = true;
+        if (!shared_wanted.empty() && shared_wanted.count(published_key(b, slot)) != 0) {
+            shared_published.insert(published_key(b, slot));
+        }
+    });
     step(Step::kReapScanned);
     for (uint32_t b : unpublished_candidates) {
         if (published[b]) continue;  // its receiver will take it
         uint64_t w = r.buffer(b).owner.load(std::memory_order_relaxed);
         if (owner_kind(w) == kOwnerQueued && sender_gone(r, dead, w) && buffer_free_if(r, b, w)) reclaimed++;
+    }
+    for (const SharedCandidate& c : shared_candidates) {
+        if (shared_published.count(published_key(c.buffer, c.slot)) != 0) continue;
+        const uint64_t w = r.buffer(c.buffer).owner.load(std::memory_order_relaxed);
+        const uint64_t v = r.share_ref(c.buffer, c.ref).load(std::memory_order_relaxed);
+        if (owner_kind(w) == kOwnerShared && owner_kind(v) == kOwnerQueued && sender_gone(r, dead, v)) {
+            reclaimed += share_drop(r, c.buffer, c.ref, v, w);
+        }
     }
     return reclaimed;
 }

@@ -64,6 +64,19 @@ struct Region {
     BufferHeader& buffer(uint32_t b) const {
         return reinterpret_cast<BufferHeader*>(base + layout.buffer_headers_off)[b];
     }
+    TopicSlot& topic_slot(uint32_t t) const {
+        return reinterpret_cast<TopicSlot*>(base + layout.topic_table_off)[t];
+    }
+    std::atomic<uint32_t>& subscriber(uint32_t t, uint32_t i) const {
+        return reinterpret_cast<std::atomic<uint32_t>*>(base + layout.subscribers_off)[uint64_t(t) * max_subscribers() + i];
+    }
+    // Reference i of buffer b's share record (share.h).
+    std::atomic<uint64_t>& share_ref(uint32_t b, uint32_t i) const {
+        return reinterpret_cast<std::atomic<uint64_t>*>(base + layout.share_records_off)[uint64_t(b) * max_subscribers() + i];
+    }
+    uint32_t max_topics() const { return layout.config.max_topics; }
+    // 0 where the region has no topics: no share record has a reference.
+    uint32_t max_subscribers() const { return layout.config.max_topics == 0 ? 0 : layout.config.max_subscribers; }
     uint32_t process_slots() const { return layout.config.process_slots; }
     uint32_t max_endpoints() const { return layout.config.max_endpoints; }
     uint32_t inbox_capacity() const { return layout.config.inbox_capacity; }

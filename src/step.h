@@ -23,6 +23,7 @@ enum class Step : uint8_t {
     kSendQueued,     // send: owner word now queued, not yet published
     kSendPublished,  // send: the entry is in the inbox, the wake not yet done
     kSendWaking,     // send: took an armed receiver's flag, its datagram not yet sent
+    kPublishShared,  // publish: references recorded and the buffer shared, none delivered yet
     kPushLook,       // inbox_push: about to read a ring slot
     kPushClaimed,    // inbox_push: the CAS published, the hint not yet stored
     kTakeLook,       // receive: read the entry, about to read the owner word

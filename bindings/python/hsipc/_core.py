@@ -398,7 +398,12 @@ def _region_size(config: Config) -> Optional[int]:
     at += max(c.max_endpoints, 64) * 64                  # process table
     at += c.max_endpoints * 256                          # endpoint table
     at += c.max_endpoints * _round_up(capacity * 8, line)  # inbox rings
-    at += sum(count for _, count in pools) * 64          # buffer headers
+    buffers = sum(count for _, count in pools)
+    topics, subscribers = 64, 16                         # the library's defaults (src/config.h)
+    at += buffers * 64                                   # buffer headers
+    at += topics * 128                                   # topic table
+    at += _round_up(topics * subscribers * 4, line)      # subscriber lists
+    at += buffers * subscribers * 8                      # share records
     for size, count in pools:
         at = _round_up(at, page) + _round_up(size, line) * count
     at = _round_up(at, page)

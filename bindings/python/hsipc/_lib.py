@@ -93,6 +93,7 @@ class hsipc_msg(Structure):
         ("off", hsipc_off),
         ("length", c_uint64),
         ("from_", hsipc_id),  # `from` in C, a keyword in Python
+        ("flags", c_uint32),  # HSIPC_MSG_* bits
         ("data", c_void_p),
     ]
 
@@ -152,6 +153,11 @@ PROTOTYPES: Dict[str, Tuple[object, List[object]]] = {
     "hsipc_poll_batch": (c_int, [hsipc_endpoint_p, POINTER(hsipc_msg), c_size_t, c_int64, c_int64,
                                  POINTER(c_size_t)]),
     "hsipc_release": (c_int, [hsipc_region_p, hsipc_off]),
+    "hsipc_topic_open": (c_int, [hsipc_region_p, c_char_p, POINTER(hsipc_id)]),
+    "hsipc_subscribe": (c_int, [hsipc_endpoint_p, c_char_p]),
+    "hsipc_unsubscribe": (c_int, [hsipc_endpoint_p, c_char_p]),
+    "hsipc_publish": (c_int, [hsipc_endpoint_p, hsipc_id, hsipc_off, c_size_t, POINTER(c_uint32),
+                              POINTER(c_uint32)]),
     "hsipc_reap": (c_int, [hsipc_region_p]),
 }
 

@@ -45,7 +45,7 @@ class ConfigTest(RegionTest):
     def test_region_size_is_the_librarys(self) -> None:
         # hsipc._core._region_size says how big a region /dev/shm could not
         # hold; it must be exact, so it is checked against the real objects.
-        self.assertEqual(hsipc._core._region_size(hsipc.Config()), 52211712)  # docs/region-format.md
+        self.assertEqual(hsipc._core._region_size(hsipc.Config()), 52781056)  # docs/region-format.md
         configs = [hsipc.Config(pools=[(256, 64)], inbox_capacity=64),
                    hsipc.Config(pools=[(1, 1)], inbox_capacity=1, max_endpoints=1),
                    hsipc.Config(pools=[(100, 33), (4097, 3), (70000, 2)], inbox_capacity=1000, max_endpoints=65),

@@ -104,6 +104,7 @@ C_TO_CTYPES = {
     "hsipc_off *": POINTER(c_uint64),
     "size_t *": POINTER(c_size_t),
     "int *": POINTER(c_int),
+    "uint32_t *": POINTER(c_uint32),
     "hsipc_config *": POINTER(_lib.hsipc_config),
     "const hsipc_config *": POINTER(_lib.hsipc_config),
     "hsipc_msg *": POINTER(_lib.hsipc_msg),
