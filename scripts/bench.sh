@@ -8,6 +8,9 @@
 #   scripts/bench.sh              full run, a few minutes
 #   scripts/bench.sh --quick      under a minute
 #   scripts/bench.sh [hsipc_bench options...]   (scripts/bench.sh --help)
+#   scripts/bench.sh --epoll [options...]   round trips with both processes
+#                                 asleep in epoll_wait: hsipc_epoll_bench
+#                                 (about 50 s; --epoll --help)
 #
 # Prints the tables and the targets check; writes results.csv and
 # latency.png to bench-results/ (or --out DIR). Installs missing Debian
@@ -22,6 +25,23 @@ build="$root/build-release"
 start=$SECONDS
 
 need_packages cmake:cmake ninja:ninja-build g++:g++ gcc:gcc
+
+# The event-loop round trips: their own program, needing no comparison
+# packages and no RouDi.
+if [[ ${1:-} == --epoll ]]; then
+    shift
+    mkdir -p "$build"
+    log="$build/bench-build.log"
+    echo "bench.sh: building hsipc_epoll_bench (Release) in $build ..." >&2
+    if ! { configure "$build" -DCMAKE_BUILD_TYPE=Release -DHSIPC_BUILD_TESTS=OFF -DHSIPC_BUILD_BENCH=ON &&
+           cmake --build "$build" -j "$(nproc)" --target hsipc_epoll_bench; } >"$log" 2>&1; then
+        cat "$log" >&2
+        echo "bench.sh: build failed (log: $log)" >&2
+        exit 1
+    fi
+    exec "$build/bench/hsipc_epoll_bench" "$@"
+fi
+
 # The comparisons: optional, so a missing one stops nothing (need_packages
 # exits, hence the subshell).
 multiarch=$(gcc -print-multiarch)
