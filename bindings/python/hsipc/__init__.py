@@ -32,7 +32,9 @@ from ._core import (
     EndpointInfo,
     Message,
     PoolStats,
+    PublishResult,
     Region,
+    Topic,
     attach,
     library_path,
     unlink,
@@ -59,12 +61,14 @@ from ._errors import (
     TooBig,
     VersionMismatch,
 )
-from ._lib import HEADER_VERSION, HSIPC_FOREVER, HSIPC_MAX_POOLS, HSIPC_NAME_MAX, strerror
+from ._lib import HEADER_VERSION, HSIPC_FOREVER, HSIPC_MAX_POOLS, HSIPC_MSG_SHARED, HSIPC_NAME_MAX, strerror
 
 #: The most pools a region has (HSIPC_MAX_POOLS).
 MAX_POOLS: int = HSIPC_MAX_POOLS
 #: The longest region or endpoint name, in bytes (HSIPC_NAME_MAX).
 NAME_MAX: int = HSIPC_NAME_MAX
+#: The bit of :attr:`Message.flags` that :attr:`Message.shared` reads (HSIPC_MSG_SHARED).
+MSG_SHARED: int = HSIPC_MSG_SHARED
 
 # A literal, for pyproject.toml to read without importing; equal to
 # HEADER_VERSION (tests/test_install.py).
@@ -72,9 +76,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "attach", "unlink", "version", "library_path", "strerror",
-    "Config", "Region", "Endpoint", "Buffer", "Message", "PoolStats", "EndpointInfo",
+    "Config", "Region", "Endpoint", "Buffer", "Message", "PoolStats", "EndpointInfo", "Topic", "PublishResult",
     "Error", "InvalidArgument", "NotFound", "Exists", "NoMemory", "Full", "Again", "BadOffset",
     "PeerGone", "VersionMismatch", "Corrupt", "PermissionDenied", "TooBig", "SysError", "Interrupted",
     "Closed", "SpentBuffer", "Status", "STATUS_TABLE",
-    "MAX_POOLS", "NAME_MAX", "POLL_SLICE", "HSIPC_FOREVER", "HEADER_VERSION",
+    "MAX_POOLS", "NAME_MAX", "MSG_SHARED", "POLL_SLICE", "HSIPC_FOREVER", "HEADER_VERSION",
 ]

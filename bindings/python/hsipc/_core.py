@@ -31,11 +31,17 @@ from the view (slices, ``cast``, ``memoryview(view)``, ``numpy.frombuffer``,
 memory-safe (see above) but, until the region is detached, alias a buffer
 that may by then be someone else's.
 
-Each Region keeps ``_live``: offset -> the view of the Buffer or Message that
+Each Region keeps ``_live``: key -> the view of the Buffer or Message that
 holds it through this handle. An object is live exactly while its view is
 the one registered there, so "spent" needs no flag of its own, a stale object
 can never act on an offset that has since come back to this process as a
-new buffer, and detaching can release every view still out.
+new buffer, and detaching can release every view still out. The key is the
+offset, except for a message received shared (published to a topic): this
+process may hold one such buffer through several endpoints at once, one
+reference each, so each of those messages has a key of its own, the offset
+plus a serial number times 2**64 (``key & _U64`` is the offset; ``key >> 64``
+is non-zero for a shared message alone). Shared messages get their views from
+a read-only view of the mapping: the buffer is the other subscribers' too.
 
 Hot paths (alloc, send, poll, release) are written for ctypes' cost: the
 function objects are bound to module globals, the hsipc_msg of an endpoint is
@@ -48,6 +54,7 @@ from __future__ import annotations
 import atexit
 import ctypes
 import errno as _errno
+import itertools
 import mmap
 import os
 import struct
@@ -64,10 +71,12 @@ if TYPE_CHECKING:
 from . import _lib
 from ._errors import (
     Again,
+    BadOffset,
     Closed,
     Error,
     InvalidArgument,
     NoMemory,
+    NotFound,
     PeerGone,
     SpentBuffer,
     Status,
@@ -115,13 +124,17 @@ _wpoll_batch = _lib_.hsipc_poll_batch
 # Hold the GIL and capture errno: see _lib.py.
 _fendpoint_fd = _lib.fast_errno.hsipc_endpoint_fd
 _farm = _lib.fast_errno.hsipc_endpoint_arm
+_fsubscribe = _lib.fast_errno.hsipc_subscribe
+_funsubscribe = _lib.fast_errno.hsipc_unsubscribe
+_fpublish = _fast.hsipc_publish
+_SHARED = _lib.HSIPC_MSG_SHARED
 _NS0 = ctypes.c_int64(0)
 _u64 = _lib.hsipc_off
 _new = object.__new__
 _monotonic_ns = time.monotonic_ns
 
-# hsipc_msg as one unpack: off, length, from, (padding), data.
-_MSG = struct.Struct("=QQI4xQ")
+# hsipc_msg as one unpack: off, length, from, flags, data.
+_MSG = struct.Struct("=QQIIQ")
 assert _MSG.size == ctypes.sizeof(_lib.hsipc_msg) and ctypes.sizeof(ctypes.c_void_p) == 8
 
 _Name = Union[str, bytes]
@@ -318,6 +331,23 @@ class EndpointInfo(NamedTuple):
     queued: int
 
 
+class Topic(NamedTuple):
+    """A topic of a region; made by :meth:`Region.topic`. Messages published
+    to it (:meth:`Endpoint.publish`) go to every endpoint subscribed to it
+    (:meth:`Endpoint.subscribe`), in any process. A plain value: the id
+    means the same in every process attached to the region, for as long as
+    the region exists."""
+    name: str
+    id: int
+
+
+class PublishResult(NamedTuple):
+    """What :meth:`Endpoint.publish` did: how many subscribers received the
+    message, and how many missed it because their inbox was full."""
+    delivered: int
+    skipped: int
+
+
 # ---- Regions ------------------------------------------------------------------
 
 # Every Region not yet detached, for fork() and exit.
@@ -506,14 +536,16 @@ class Region:
     attaches anew (in the child the inherited object raises Closed).
     """
 
-    __slots__ = ("_handle", "_name", "_live", "_view", "_mm", "_mmaddr", "_caps", "_endpoints", "_lock",
-                 "__weakref__")
+    __slots__ = ("_handle", "_name", "_live", "_view", "_roview", "_mm", "_mmaddr", "_caps", "_endpoints",
+                 "_lock", "_serial", "__weakref__")
 
     def __init__(self, handle: "_lib.hsipc_region_p", name: str) -> None:
         self._handle: Optional[_lib.hsipc_region_p] = handle
         self._name = name
-        self._live: dict = {}  # offset -> the memoryview handed out for it
+        self._live: dict = {}  # key (the offset, for all but shared messages) -> the memoryview handed out
         self._view: Optional[memoryview] = None  # of _mm, made on first need
+        self._roview: Optional[memoryview] = None  # _view, read-only: for shared messages
+        self._serial = itertools.count(1)  # for the keys of shared messages
         self._mm: Optional[mmap.mmap] = None  # the binding's own mapping (module docstring)
         self._mmaddr = 0
         self._caps: dict = {}  # offset -> capacity; fixed for the region's life
@@ -560,15 +592,15 @@ class Region:
         if handle is None:
             return
         exported = 0
-        for off, view in list(self._live.items()):
+        for key, view in list(self._live.items()):
             try:
                 view.release()
             except BufferError:
                 exported += 1
                 continue
-            if self._live.get(off) is view:
-                del self._live[off]
-            _frelease(handle, off)
+            if self._live.get(key) is view:
+                del self._live[key]
+            _frelease(handle, key & _U64)
         if exported:
             raise BufferError(f"region {self._name!r}: {exported} buffer view(s) still exported "
                               "(e.g. by a pickle.PickleBuffer); release those and detach again")
@@ -591,6 +623,9 @@ class Region:
             ep._lock.acquire()
             locks.append(ep._lock)
         try:
+            if self._roview is not None:
+                self._roview.release()
+                self._roview = None
             if self._view is not None:
                 self._view.release()
                 self._view = None
@@ -743,6 +778,31 @@ class Region:
             rc = _lib_.hsipc_reap(self._h())
         return check(rc, "hsipc_reap")
 
+    # -- topics
+
+    def topic(self, name: _Name) -> "Topic":
+        """Topic `name` of the region, found or created (hsipc_topic_open):
+        a :class:`Topic` with its name and id, for :meth:`Endpoint.publish`.
+
+        The id is the same in every process attached to the region and
+        stays the topic's as long as the region exists (a topic is never
+        removed), so a process may keep it, or pass it to another. Names
+        follow the endpoint name rules, in a space of their own: a topic
+        may share a name with an endpoint.
+
+        Raises InvalidArgument (bad name), NoMemory (the region has its
+        most topics, or none configured), SysError.
+        """
+        raw = _name_arg(name, "topic")
+        out = _lib.hsipc_id()
+        with self._lock:
+            rc = _lib_.hsipc_topic_open(self._h(), raw, byref(out))
+        if rc == _ENOMEM:
+            raise NoMemory(rc, context=f"hsipc_topic_open({name!r}): the region has its most topics "
+                           "(max_topics), or none configured")
+        _named_call(rc, "hsipc_topic_open", name, raw)
+        return Topic(os.fsdecode(raw), out.value)
+
     # -- buffers
 
     def _map(self, base: int) -> memoryview:
@@ -762,6 +822,7 @@ class Region:
             return self._view
         self._mm = mm
         self._mmaddr = addr
+        self._roview = view.toreadonly()
         self._view = view
         return view
 
@@ -801,6 +862,7 @@ class Region:
             buf = _new(Buffer)
             buf._region = self
             buf._off = off
+            buf._key = off
             buf._view = view
             buf._n = cap
             buf._cap = cap
@@ -898,7 +960,8 @@ class Endpoint:
     an endpoint at a time (a second concurrent poller gets InvalidArgument);
     an :meth:`arecv` awaiting it counts as a poller. Sending from several
     threads is fine. For event loops it has a file descriptor
-    (:meth:`fileno`, :meth:`arm`), and :meth:`arecv` for asyncio.
+    (:meth:`fileno`, :meth:`arm`), and :meth:`arecv` for asyncio. Topics:
+    :meth:`subscribe`, :meth:`unsubscribe`, :meth:`publish`.
     """
 
     __slots__ = ("_handle", "_region", "_name", "_id", "_msg", "_msgview", "_lock", "_waiting",
@@ -1018,13 +1081,18 @@ class Endpoint:
         ``data`` view released. On any error the sender still owns it and
         ``buf.data`` is a fresh view (the old one is released).
 
+        A message received shared (:attr:`Message.shared`) is not this
+        process's to send on: BadOffset, as from C, raised before anything
+        is touched, so the message and its views stay as they were.
+
         Raises PeerGone (closed, stale, dead or made-up id), Full,
         InvalidArgument (length > capacity), SpentBuffer (already sent or
-        released), BufferError (its view is still exported), Corrupt.
+        released), BadOffset (a shared message), BufferError (its view is
+        still exported), Corrupt.
         """
         try:
             region = buf._region
-            off = buf._off
+            off = buf._key  # the offset, but for a shared message (refused in _send_args)
             view = buf._view
         except AttributeError:
             raise TypeError(f"send() needs a Buffer or Message, not {type(buf).__name__}") from None
@@ -1033,7 +1101,7 @@ class Endpoint:
         try:
             # Negative values shift to -1, and what C cannot hold to non-zero:
             # ctypes would silently truncate them. Non-ints raise TypeError.
-            bad = to >> 32 or length >> _SIZE_BITS or region is not self._region
+            bad = to >> 32 or length >> _SIZE_BITS or region is not self._region or off >> 64
         except TypeError:  # `to` is an Endpoint, or something else entirely
             bad = True
         if bad:
@@ -1058,11 +1126,7 @@ class Endpoint:
 
     def _send_args(self, to: object, buf: "Buffer", length: object) -> Tuple[int, int]:
         """The slow path of send's argument checks."""
-        if not isinstance(buf, Buffer):
-            raise TypeError(f"send() needs a Buffer or Message, not {type(buf).__name__}")
-        if buf._region is not self._region:
-            raise InvalidArgument(Status.EINVAL,
-                                  context="the buffer belongs to another Region handle than the endpoint")
+        _check_buffer(self, buf, "send")
         if isinstance(to, Endpoint):
             to = to._id
         if isinstance(to, bool) or not isinstance(to, int):
@@ -1074,6 +1138,129 @@ class Endpoint:
         if not 0 <= length <= _SIZE_MAX:
             raise InvalidArgument(Status.EINVAL, context=f"length {length} is out of range")
         return int(to), int(length)
+
+    # -- topics
+
+    def subscribe(self, topic: Union["Topic", _Name]) -> None:
+        """From now on, messages published to `topic` (a :class:`Topic`, or
+        a name: found or created) also arrive in this endpoint's inbox
+        (hsipc_subscribe), mixed with those sent to it and taken by the same
+        :meth:`poll` and :meth:`recv`; they come :attr:`Message.shared`.
+        Subscribing again changes nothing. Closing the endpoint unsubscribes
+        it. A message published meanwhile from another thread or process
+        may or may not reach it.
+
+        Raises InvalidArgument (bad name), NoMemory (the topic has its most
+        subscribers, or the region its most topics), PeerGone (the endpoint
+        was closed by a reap), Closed, SysError.
+        """
+        name, raw = _topic_name(topic)
+        rc = _fsubscribe(self._handle, raw)  # holding the GIL: see _lib.FAST_ERRNO_FUNCTIONS
+        if rc:
+            if self._handle is None:
+                raise self._closed()
+            if rc == _ENOMEM:
+                raise NoMemory(rc, context=f"hsipc_subscribe({name!r}): the topic has its most subscribers "
+                               "(max_subscribers), or the region its most topics")
+            _named_call(rc, "hsipc_subscribe", name, raw)
+
+    def unsubscribe(self, topic: Union["Topic", _Name]) -> None:
+        """Stops the delivery of `topic` (a :class:`Topic` or a name) to this
+        endpoint (hsipc_unsubscribe); messages already in its inbox stay.
+
+        Raises NotFound (not subscribed to it), InvalidArgument (bad name),
+        Closed, SysError.
+        """
+        name, raw = _topic_name(topic)
+        rc = _funsubscribe(self._handle, raw)  # holding the GIL: see _lib.FAST_ERRNO_FUNCTIONS
+        if rc:
+            if self._handle is None:
+                raise self._closed()
+            if rc == _ENOENT:
+                raise NotFound(rc, context=f"hsipc_unsubscribe({name!r}): endpoint {self._name!r} "
+                               "is not subscribed to it")
+            _named_call(rc, "hsipc_unsubscribe", name, raw)
+
+    def publish(self, topic: Union["Topic", int, _Name], buf: "Buffer",
+                length: Optional[int] = None) -> PublishResult:
+        """Delivers `buf` with `length` declared bytes to every current
+        subscriber of `topic` whose inbox has room (hsipc_publish): a
+        :class:`Topic`, its id, or its name (then found or created through
+        :meth:`Region.topic` first, a call that takes the region's lock:
+        keep the Topic where you publish often). `length` defaults to the
+        whole view, as for :meth:`send`.
+
+        The bytes are written once and read in place by every subscriber,
+        in any process: each receives a :attr:`Message.shared` message,
+        read-only, and the buffer returns to its pool when the last of them
+        releases it. Returns ``PublishResult(delivered, skipped)``: how many
+        subscribers received it, and how many missed it because their inbox
+        was full (a slow subscriber never holds up the publisher or the
+        others).
+
+        On success `buf` is spent, as after :meth:`send`, even when no one
+        received it (then it went back to its pool at once). On any error
+        the caller still owns it and ``buf.data`` is a fresh view. A message
+        received shared cannot be published on: BadOffset, raised before
+        anything is touched.
+
+        Raises InvalidArgument (length > capacity, an id no topic has, a
+        bad name), SpentBuffer (already sent or released), BadOffset (a
+        shared message), NoMemory (a name, and no room for another topic),
+        BufferError (its view is still exported), Closed.
+        """
+        try:
+            region = buf._region
+            off = buf._key  # the offset, but for a shared message (refused in _publish_args)
+            view = buf._view
+        except AttributeError:
+            raise TypeError(f"publish() needs a Buffer or Message, not {type(buf).__name__}") from None
+        if length is None:
+            length = buf._n
+        tid = topic.id if topic.__class__ is Topic else topic
+        try:
+            bad = tid >> 32 or length >> _SIZE_BITS or region is not self._region or off >> 64
+        except TypeError:  # a name, or something else entirely
+            bad = True
+        if bad:
+            tid, length = self._publish_args(topic, buf, length)
+        live = region._live
+        got = live.pop(off, None)
+        if got is not view:
+            raise _spent_error(buf, live, off, got, "publish")
+        try:
+            view.release()
+        except BufferError:
+            live[off] = view
+            raise
+        delivered = ctypes.c_uint32()  # per call: another thread may publish through this endpoint
+        skipped = ctypes.c_uint32()
+        rc = _fpublish(self._handle, tid, off, length, delivered, skipped)
+        if rc:
+            if region._handle is None:
+                raise region._closed()  # the buffer went with its region
+            _renew(buf, region, off)  # still the caller's
+            if self._handle is None:
+                raise self._closed()
+            raise error(rc, f"hsipc_publish(topic={tid:#x}, length={length})")
+        return PublishResult(delivered.value, skipped.value)
+
+    def _publish_args(self, topic: object, buf: "Buffer", length: object) -> Tuple[int, int]:
+        """The slow path of publish's argument checks; opens a topic given by name."""
+        _check_buffer(self, buf, "publish")
+        if isinstance(length, bool) or not isinstance(length, int):
+            raise TypeError(f"length must be an int, not {type(length).__name__}")
+        if not 0 <= length <= _SIZE_MAX:
+            raise InvalidArgument(Status.EINVAL, context=f"length {length} is out of range")
+        if isinstance(topic, (str, bytes)):
+            topic = self._region.topic(topic)
+        if isinstance(topic, Topic):
+            topic = topic.id
+        if isinstance(topic, bool) or not isinstance(topic, int):
+            raise TypeError(f"publish() needs a Topic, a topic id (int) or a name, not {type(topic).__name__}")
+        if not 0 <= topic <= _U32:
+            raise InvalidArgument(Status.EINVAL, context=f"topic id {topic} is out of range")
+        return int(topic), int(length)
 
     # -- receiving
 
@@ -1103,8 +1290,10 @@ class Endpoint:
                 raise self._poll_error(rc)
             # Interrupted between here and the registration below, the buffer
             # stays held until detach: the window is a few instructions.
-            off, length, sender, data = _MSG.unpack_from(self._msgview)
+            off, length, sender, flags, data = _MSG.unpack_from(self._msgview)
             region = self._region
+            if flags & _SHARED:
+                return _take_shared(region, next(region._serial) << 64 | off, off, length, sender, flags, data)
             try:
                 v = region._view
                 if v is None:
@@ -1117,15 +1306,18 @@ class Endpoint:
             m = _new(Message)
             m._region = region
             m._off = off
+            m._key = off
             m._view = view
             m._n = length
             m._sender = sender
+            m._flags = flags
             region._live[off] = view
             if region._handle is None:  # detached by another thread meanwhile
                 raise _unregister(region, off, view)
             return m
         msg = self._msg
         msg.off = 0  # not filled yet: see the except clause
+        key = None  # a shared message's, once chosen: see the except clause
         lock = self._lock
         try:
             if timeout is None:
@@ -1160,8 +1352,11 @@ class Endpoint:
                         ns = _SLICE_NS
             if rc:
                 raise self._poll_error(rc)
-            off, length, sender, data = _MSG.unpack_from(self._msgview)
+            off, length, sender, flags, data = _MSG.unpack_from(self._msgview)
             region = self._region
+            if flags & _SHARED:
+                key = next(region._serial) << 64 | off
+                return _take_shared(region, key, off, length, sender, flags, data)
             v = region._view
             if v is None:
                 v = region._map(data - off)
@@ -1169,20 +1364,24 @@ class Endpoint:
             m = _new(Message)
             m._region = region
             m._off = off
+            m._key = off
             m._view = view
             m._n = length
             m._sender = sender
+            m._flags = flags
             region._live[off] = view
             if region._handle is None:  # detached by another thread meanwhile
                 raise _unregister(region, off, view)
             return m
         except BaseException as e:
             # A message taken but not yet handed out when an exception
-            # (KeyboardInterrupt) struck goes back to its pool.
+            # (KeyboardInterrupt) struck goes back to its pool. (A shared one
+            # is registered under `key`; never under `off`, which this
+            # process cannot hold otherwise meanwhile.)
             off = msg.off
             region = self._region
             handle = region._handle
-            if off and off not in region._live and handle is not None:
+            if off and (off if key is None else key) not in region._live and handle is not None:
                 _frelease(handle, off)
             if handle is None and isinstance(e, ValueError) and not isinstance(e, Error):
                 raise region._closed() from None
@@ -1234,6 +1433,7 @@ class Endpoint:
             self._batchview = memoryview(batch).cast("B")
         count = self._count
         count.value = 0  # none taken yet: see the except clause
+        keys: List[int] = []  # of the messages registered or about to be: see the except clause
         try:
             if timeout == 0 and not linger_ns:
                 if self._waiting:
@@ -1285,7 +1485,12 @@ class Endpoint:
             live = region._live
             out = []
             for i in range(count.value):
-                off, length, sender, data = unpack(view, i * 32)
+                off, length, sender, flags, data = unpack(view, i * 32)
+                if flags & _SHARED:
+                    key = next(region._serial) << 64 | off
+                    keys.append(key)
+                    out.append(_take_shared(region, key, off, length, sender, flags, data))
+                    continue
                 try:
                     v = region._view
                     if v is None:
@@ -1298,25 +1503,30 @@ class Endpoint:
                 m = _new(Message)
                 m._region = region
                 m._off = off
+                m._key = off
                 m._view = mview
                 m._n = length
                 m._sender = sender
+                m._flags = flags
+                keys.append(off)
                 live[off] = mview
                 out.append(m)
             if region._handle is None:  # detached by another thread meanwhile
                 for m in out:
-                    _unregister(region, m._off, m._view)
+                    _unregister(region, m._key, m._view)
                 raise region._closed()
             return out
         except BaseException:
             # Messages taken but not yet handed out when an exception
             # (KeyboardInterrupt) struck go back to their pools.
+            # A shared one is registered under its key, chosen first; never
+            # under `off`, which this process cannot hold otherwise meanwhile.
             region = self._region
             handle = region._handle
             if handle is not None:
                 for i in range(count.value):
                     off = _MSG.unpack_from(self._batchview, i * 32)[0]  # type: ignore[arg-type]
-                    if off not in region._live:
+                    if (keys[i] if i < len(keys) else off) not in region._live:
                         _frelease(handle, off)
             raise
 
@@ -1563,46 +1773,102 @@ def _await_deadline(timeout: object, loop: "asyncio.AbstractEventLoop") -> Optio
 # ---- Buffers and messages -------------------------------------------------------
 
 
-def _unregister(region: Region, off: int, view: memoryview) -> Closed:
+def _unregister(region: Region, key: int, view: memoryview) -> Closed:
     """Undoes a registration that raced a detach in another thread; the
     buffer itself went back to its pool with the region."""
-    if region._live.get(off) is view:
-        del region._live[off]
+    if region._live.get(key) is view:
+        del region._live[key]
     view.release()
     return region._closed()
 
 
 def _renew(buf: "Buffer", region: Region, off: int) -> None:
-    """After a failed send: the sender still owns `buf`; give it a fresh view."""
+    """After a failed send or publish: the sender still owns `buf` (never a
+    shared message: those are refused first); give it a fresh view."""
     fresh = region._view[off:off + buf._n]
     buf._view = fresh
     region._live[off] = fresh
 
 
-def _spent_error(buf: "Buffer", live: dict, off: int, got: object, what: str) -> Error:
+def _spent_error(buf: "Buffer", live: dict, key: int, got: object, what: str) -> Error:
     """The error for a spent `buf`. live.pop() returned `got`: the entry of a
-    newer holder of the same offset, if not None, which goes back."""
+    newer holder of the same key, if not None, which goes back."""
     if got is not None:
-        live[off] = got
+        live[key] = got
     if not isinstance(buf, Buffer):
         raise TypeError(f"{what}() needs a Buffer or Message, not {type(buf).__name__}")
     if buf._region._handle is None:
         return Closed(Status.EINVAL, context=f"{what}: region {buf._region._name!r} is detached")
     kind = "message" if isinstance(buf, Message) else "buffer"
-    return SpentBuffer(Status.EBADOFF, context=f"{what}: this {kind} (offset {off:#x}) was already released or sent")
+    return SpentBuffer(Status.EBADOFF,
+                       context=f"{what}: this {kind} (offset {buf._off:#x}) was already released or sent")
+
+
+def _check_buffer(ep: Endpoint, buf: object, what: str) -> None:
+    """send's and publish's checks of `buf`, on their slow path."""
+    if not isinstance(buf, Buffer):
+        raise TypeError(f"{what}() needs a Buffer or Message, not {type(buf).__name__}")
+    if buf._region is not ep._region:
+        raise InvalidArgument(Status.EINVAL,
+                              context="the buffer belongs to another Region handle than the endpoint")
+    if buf._key >> 64 and not buf.spent:  # a spent one raises SpentBuffer next
+        raise BadOffset(Status.EBADOFF,
+                        context=f"{what}: this message (offset {buf._off:#x}) was received shared, from a "
+                        f"topic, and is not this process's to {what} on; copy its bytes into a buffer of your own")
+
+
+def _topic_name(topic: object) -> Tuple[object, bytes]:
+    """The name of `topic` (a Topic, str or bytes) as given, and as C takes it."""
+    name = topic.name if topic.__class__ is Topic else topic  # type: ignore[attr-defined]
+    if not isinstance(name, (str, bytes)):
+        raise TypeError(f"a topic must be a Topic or a name (str or bytes), not {type(topic).__name__}")
+    return name, _name_arg(name, "topic")
+
+
+def _take_shared(region: Region, key: int, off: int, length: int, sender: int, flags: int,
+                 data: int) -> "Message":
+    """The Message for a message received shared (HSIPC_MSG_SHARED), made
+    and registered under `key` (see the module docstring): its view is
+    read-only, since the bytes are the other subscribers' too."""
+    try:
+        v = region._roview
+        if v is None:
+            region._map(data - off)
+            v = region._roview
+            if v is None:  # detached meanwhile
+                raise region._closed()
+        view = v[off:off + length]
+    except ValueError:  # the mapping's view, released by a detach meanwhile
+        if region._handle is None:
+            raise region._closed() from None
+        raise
+    m = _new(Message)
+    m._region = region
+    m._off = off
+    m._key = key
+    m._view = view
+    m._n = length
+    m._sender = sender
+    m._flags = flags
+    region._live[key] = view
+    if region._handle is None:  # detached by another thread meanwhile
+        raise _unregister(region, key, view)
+    return m
 
 
 class Buffer:
     """A buffer this process holds; made by :meth:`Region.alloc`.
 
-    Give it up with :meth:`release`, by sending it (:meth:`Endpoint.send`),
-    by leaving a ``with buf:`` block, or by dropping the last reference
-    (garbage collection releases it, as it closes a file). After that it
-    is *spent*: every method raises SpentBuffer and ``data`` raises
-    ValueError on use.
+    Give it up with :meth:`release`, by sending it (:meth:`Endpoint.send`)
+    or publishing it (:meth:`Endpoint.publish`), by leaving a ``with buf:``
+    block, or by dropping the last reference (garbage collection releases
+    it, as it closes a file). After that it is *spent*: every method raises
+    SpentBuffer and ``data`` raises ValueError on use.
     """
 
-    __slots__ = ("_region", "_off", "_view", "_n", "_cap", "__weakref__")
+    # _key: the buffer's key in Region._live (the module docstring): _off
+    # itself, but for a message received shared.
+    __slots__ = ("_region", "_off", "_key", "_view", "_n", "_cap", "__weakref__")
 
     if TYPE_CHECKING:
         @property
@@ -1611,7 +1877,8 @@ class Buffer:
     else:
         data = property(attrgetter("_view"), doc=(
             "A writable, zero-copy memoryview of the buffer (format 'B'): its whole "
-            "capacity for a Buffer, ``length`` bytes for a Message. Released (ValueError "
+            "capacity for a Buffer, ``length`` bytes for a Message; read-only for a "
+            "message received shared (:attr:`Message.shared`). Released (ValueError "
             "on any use) once the buffer is released, sent or its region detached; "
             "keep the Buffer or Message alive while you use it (dropping the object "
             "releases the buffer). What you derive from it (slices, casts, "
@@ -1634,7 +1901,7 @@ class Buffer:
             return self._cap
         except AttributeError:  # a Message: found out on first use
             if self.spent:
-                raise _spent_error(self, {}, self._off, None, "capacity")
+                raise _spent_error(self, {}, self._key, None, "capacity")
             cap = self._region._caps.get(self._off) or self._region._capacity(self._off)
             self._cap = cap
         return cap
@@ -1647,28 +1914,31 @@ class Buffer:
     @property
     def spent(self) -> bool:
         """True once released, sent, or its region detached."""
-        return self._region._live.get(self._off) is not self._view
+        return self._region._live.get(self._key) is not self._view
 
     def release(self) -> None:
-        """Gives the buffer back to its pool (hsipc_release).
+        """Gives the buffer back to its pool (hsipc_release). For a message
+        received shared, lets go this message's reference: the buffer
+        returns to its pool when every subscriber has let go of it, and the
+        other holders' views (in this process too) are unaffected.
 
         Raises SpentBuffer (already released or sent: the binding checks, so a
         double release can never free a buffer this process got since),
         Closed (region detached), BufferError (its view is still exported).
         """
         region = self._region
-        off = self._off
+        key = self._key
         view = self._view
         live = region._live
-        got = live.pop(off, None)
+        got = live.pop(key, None)
         if got is not view:
-            raise _spent_error(self, live, off, got, "release")
+            raise _spent_error(self, live, key, got, "release")
         try:
             view.release()
         except BufferError:
-            live[off] = view
+            live[key] = view
             raise
-        rc = _frelease(region._handle, off)
+        rc = _frelease(region._handle, self._off)
         if rc:
             if region._handle is None:  # detached by another thread meanwhile
                 raise region._closed()
@@ -1678,7 +1948,7 @@ class Buffer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._region._live.get(self._off) is self._view:
+        if self._region._live.get(self._key) is self._view:
             self.release()
 
     def __del__(self) -> None:
@@ -1686,9 +1956,10 @@ class Buffer:
             region = self._region
             view = self._view
             live = region._live
-            if live.get(self._off) is view and region._handle is not None:
+            key = self._key
+            if live.get(key) is view and region._handle is not None:
                 view.release()  # BufferError while exported: keep it held
-                del live[self._off]
+                del live[key]
                 _frelease(region._handle, self._off)
         except Exception:
             pass
@@ -1698,6 +1969,8 @@ class Buffer:
 
     def __repr__(self) -> str:
         state = "spent" if self.spent else f"{self._n} bytes"
+        if self._key >> 64:
+            state += " shared"
         return f"<hsipc.{type(self).__name__} offset={self._off:#x} {state}>"
 
     def __getstate__(self) -> None:
@@ -1708,9 +1981,14 @@ class Message(Buffer):
     """A received buffer; made by :meth:`Endpoint.poll`. The receiver owns it:
     read and write ``data`` in place, forward it with :meth:`Endpoint.send`
     (zero-copy), or :meth:`release` it. Everything said of :class:`Buffer`
-    holds."""
+    holds.
 
-    __slots__ = ("_sender",)
+    A message published to a topic (:attr:`shared`) is one buffer that every
+    subscriber reads in place: its ``data`` is read-only, it cannot be sent
+    or published on (BadOffset), and :meth:`release` lets go of this
+    receiver's reference only."""
+
+    __slots__ = ("_sender", "_flags")
 
     @property
     def length(self) -> int:
@@ -1719,8 +1997,21 @@ class Message(Buffer):
 
     @property
     def sender(self) -> int:
-        """The id of the endpoint that sent it, for replies."""
+        """The id of the endpoint that sent it, for replies (for a shared
+        message, the endpoint that published it)."""
         return self._sender
+
+    @property
+    def flags(self) -> int:
+        """The message's HSIPC_MSG_* bits (hsipc_msg.flags)."""
+        return self._flags
+
+    @property
+    def shared(self) -> bool:
+        """True for a message published to a topic (HSIPC_MSG_SHARED): the
+        buffer is shared with the topic's other subscribers, so ``data`` is
+        read-only and the message cannot be sent or published on."""
+        return bool(self._flags & _SHARED)
 
 
 # ---- fork() and exit ----------------------------------------------------------------

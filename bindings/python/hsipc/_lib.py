@@ -14,16 +14,16 @@ Search order (the first that loads wins):
 Every function of the header is declared here with argtypes and restype,
 twice: on a :class:`ctypes.CDLL`, which releases the GIL during the call,
 and on a :class:`ctypes.PyDLL`, which keeps it. The hot, never-blocking calls
-(alloc, send, release, poll and poll_many with timeout 0, ptr, capacity) go
-through the
-PyDLL: they take well under a microsecond, and dropping and retaking the GIL
+(alloc, send, publish, release, poll and poll_many with timeout 0, ptr,
+capacity) go through the PyDLL: they take well under a microsecond, and dropping and retaking the GIL
 around them would cost a noticeable part of that. Anything that can wait
 (attach, a blocking poll, endpoint open and close, reap) goes through the CDLL
 so other threads run meanwhile; it has ``use_errno=True`` so HSIPC_ESYS can
 report errno. A third handle, a PyDLL with ``use_errno=True``, serves
 hsipc_endpoint_fd and hsipc_endpoint_arm: they never block, may fail with
 HSIPC_ESYS, and must not overlap a poll of the same endpoint, which holding
-the GIL ensures.
+the GIL ensures; and hsipc_subscribe and hsipc_unsubscribe, which must not
+overlap the endpoint's close (see FAST_ERRNO_FUNCTIONS).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ SONAME = "libhsipc.so.0"
 HSIPC_FOREVER = -1
 HSIPC_MAX_POOLS = 8
 HSIPC_NAME_MAX = 63
+HSIPC_MSG_SHARED = 1  # hsipc_msg.flags: received from hsipc_publish, shared with other subscribers
 # The version of include/hsipc.h this binding mirrors; the loaded library
 # must have the same major version (its SONAME), and may be newer.
 HEADER_VERSION = (0, 1, 0)
@@ -272,13 +273,19 @@ lib, path = load()
 # HSIPC_ESYS (tests/test_header.py checks the header's "Errors:" lists).
 fast = ctypes.PyDLL(path, handle=lib._handle)
 FAST_FUNCTIONS = ("hsipc_alloc", "hsipc_send_offset", "hsipc_poll", "hsipc_poll_many", "hsipc_release",
-                  "hsipc_ptr", "hsipc_capacity")
+                  "hsipc_ptr", "hsipc_capacity", "hsipc_publish")
 # Also without releasing the GIL, but capturing errno: the calls that must
 # not run beside a poll of the same endpoint in another thread yet may fail
 # with HSIPC_ESYS. Holding the GIL is what keeps that poll out (as for
 # poll(timeout=0)); these calls make a few non-blocking system calls at most.
+# hsipc_subscribe and hsipc_unsubscribe are here for the other half of that:
+# holding the GIL from reading the endpoint's handle to the call's return is
+# what keeps Endpoint.close() from freeing the handle under them, without
+# taking the endpoint's lock, which a poll in another thread holds. They take
+# the region's lock, which others hold for microseconds and never while they
+# need the GIL.
 fast_errno = ctypes.PyDLL(path, handle=lib._handle, use_errno=True)
-FAST_ERRNO_FUNCTIONS = ("hsipc_endpoint_fd", "hsipc_endpoint_arm")
+FAST_ERRNO_FUNCTIONS = ("hsipc_endpoint_fd", "hsipc_endpoint_arm", "hsipc_subscribe", "hsipc_unsubscribe")
 declare(lib)
 declare(fast)
 declare(fast_errno)

@@ -218,14 +218,15 @@ class Layouts(unittest.TestCase):
 
     def test_msg_layout(self) -> None:
         self.assertEqual(ctypes.sizeof(_lib.hsipc_msg), 32)
-        self.assertEqual([getattr(_lib.hsipc_msg, f).offset for f in ("off", "length", "from_", "data")],
-                         [0, 8, 16, 24])
+        self.assertEqual([getattr(_lib.hsipc_msg, f).offset for f in ("off", "length", "from_", "flags", "data")],
+                         [0, 8, 16, 20, 24])
 
     def test_constants(self) -> None:
         d = defines(read_header())
         self.assertEqual(int(d["HSIPC_FOREVER"].strip("()")), hsipc.HSIPC_FOREVER)
         self.assertEqual(int(d["HSIPC_MAX_POOLS"]), hsipc.MAX_POOLS)
         self.assertEqual(int(d["HSIPC_NAME_MAX"]), hsipc.NAME_MAX)
+        self.assertEqual(int(d["HSIPC_MSG_SHARED"].rstrip("uU")), hsipc.MSG_SHARED)
         header_version = tuple(int(d[f"HSIPC_VERSION_{p}"]) for p in ("MAJOR", "MINOR", "PATCH"))
         self.assertEqual(header_version, _lib.HEADER_VERSION)
         self.assertEqual(hsipc.version()[0], header_version[0])
