@@ -129,6 +129,31 @@ CASES = {
         region.detach()
         print(bytes(part))
     """,
+    "shared_views_past_detach": """
+        other = region.open("other")
+        ep.subscribe("t")
+        other.subscribe("t")
+        buf = region.alloc(8)
+        buf.data[:3] = b"pub"
+        ep.publish("t", buf, 3)
+        a, b = ep.poll(1.0), other.poll(1.0)
+        part, alias = a.data[1:], memoryview(b.data)
+        region.detach()
+        print(bytes(part), bytes(alias), part.readonly, alias.readonly)
+    """,
+    "numpy_of_shared_message_past_detach": """
+        import numpy as np
+        ep.subscribe("t")
+        buf = region.alloc(8)
+        buf.data[:3] = b"pub"
+        ep.publish("t", buf, 3)
+        msg = ep.poll(1.0)
+        a = np.frombuffer(msg.data, np.uint8)
+        del msg   # released: its reference goes, the buffer with it
+        gc.collect()
+        region.detach()
+        print(int(a.sum()), a.flags.writeable)
+    """,
 }
 
 EXPECTED = {
@@ -142,6 +167,8 @@ EXPECTED = {
     "numpy_reader_while_detaching": "0",
     "slice_past_release": "b'\\x00\\x00\\x00\\x00'",
     "detached_view_no_longer_aliases_the_region": "b'xyz' b'abc'",
+    "shared_views_past_detach": "b'\\x00\\x00' b'\\x00\\x00\\x00' True True",
+    "numpy_of_shared_message_past_detach": "0 False",
 }
 
 
@@ -208,6 +235,12 @@ class DerivedViewsOutliveTheRegion(unittest.TestCase):
 
     def test_slice_past_release(self) -> None:
         self.run_case("slice_past_release")
+
+    def test_shared_views_past_detach(self) -> None:
+        self.run_case("shared_views_past_detach")
+
+    def test_numpy_of_shared_message_past_detach(self) -> None:
+        self.run_case("numpy_of_shared_message_past_detach")
 
 
 def _mappings_of(name: str) -> int:
