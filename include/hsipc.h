@@ -62,7 +62,7 @@ typedef struct hsipc_pool_config {
 
 /*
  * Limits checked by hsipc_attach and hsipc_config_load (HSIPC_EINVAL beyond):
- *   struct_size     sizeof(hsipc_config)
+ *   struct_size     sizeof(hsipc_config), or an older size of it (below)
  *   max_endpoints   1 .. 4096
  *   inbox_capacity  1 .. 1048576, rounded up to a power of two
  *   pool_count      1 .. HSIPC_MAX_POOLS
@@ -72,7 +72,16 @@ typedef struct hsipc_pool_config {
  *   mode            permission bits only (<= 0777) and including 0600, so
  *                   the creator can always reattach
  *   max_buffers_per_process  0 (no limit) or 1 .. the number of buffers
+ *   spin_ns         0 .. 1000000000 (1 s)
  *   the whole region at most 1 TiB.
+ *
+ * Fields are only ever appended. A program built against an older header
+ * keeps working: hsipc_config_init sets struct_size to the size the program
+ * was built with (symbol versions pick the right one), and the functions
+ * that take a hsipc_config accept any size the struct has had, read and
+ * write only that many bytes, and treat the fields past it as their
+ * defaults. Sizes so far: 152 (up to max_buffers_per_process), 160 (with
+ * spin_ns).
  */
 typedef struct hsipc_config {
     uint32_t struct_size;    /* sizeof(hsipc_config); set by hsipc_config_init */
@@ -84,6 +93,9 @@ typedef struct hsipc_config {
     uint32_t mode; /* permission bits of the shared memory object; default 0600 */
     uint32_t max_buffers_per_process; /* buffers one process may hold at once
                                          (allocated or received); 0 = no limit, the default */
+    int64_t spin_ns; /* how long a waiting poll on an endpoint of this region spins before
+                        it sleeps, unless hsipc_endpoint_set_spin says otherwise;
+                        default 50000 (50 us), 0 sleeps at once */
 } hsipc_config;
 
 typedef struct hsipc_msg {
@@ -133,16 +145,23 @@ HSIPC_API uint32_t hsipc_version(void) HSIPC_NOEXCEPT;
 
 /* ---- Configuration ---------------------------------------------------- */
 
-/* Fills *cfg with the defaults above and sets struct_size. NULL is ignored. */
+/* Fills *cfg with the defaults above and sets struct_size to
+ * sizeof(hsipc_config) as the caller was compiled (a program built against
+ * an older header binds an older version of this symbol, which writes only
+ * its smaller struct). NULL is ignored. */
 HSIPC_API void hsipc_config_init(hsipc_config *cfg) HSIPC_NOEXCEPT;
 
 /*
  * Overlays the stored configuration file at `path` on *cfg. The file holds
  * lines of `key = value`; `#` starts a comment. Keys: max_endpoints,
- * inbox_capacity, mode (octal), and `pool = SIZE x COUNT` once per pool
- * (SIZE may end in K, M or G). Keys absent from the file keep cfg's values;
- * pool lines, where present, replace the whole pool list. The merged result
- * is validated as hsipc_attach would. On any error *cfg is unchanged.
+ * inbox_capacity, mode (octal), max_buffers_per_process, spin_ns
+ * (nanoseconds, or in the unit ns, us, ms or s written right after the
+ * number), and `pool = SIZE x COUNT` once per pool (SIZE may end in K, M
+ * or G). Keys absent from the file keep cfg's values; pool lines, where
+ * present, replace the whole pool list. The merged result is validated as
+ * hsipc_attach would. A key for a field past cfg->struct_size (a caller
+ * built against an older header) is checked and then dropped. On any error
+ * *cfg is unchanged.
  * Errors: HSIPC_EINVAL (NULL, bad struct_size, unknown key, malformed line,
  * bad number, out-of-range value, a directory or a file over 1 MiB),
  * HSIPC_ENOENT (no such file), HSIPC_EPERM (not readable), HSIPC_ESYS.
@@ -157,14 +176,15 @@ HSIPC_API int hsipc_config_load(hsipc_config *cfg, const char *path) HSIPC_NOEXC
  * exists. Exactly one of any number of racing attachers creates it; the
  * region is built unnamed and published complete, so no one ever sees it
  * half-made. cfg NULL means the defaults overlaid with the file named by the
- * HSIPC_CONFIG environment variable where that is set and non-empty. Where
- * the region exists cfg is ignored (see hsipc_region_config). Every attach
- * validates the region (magic, layout version, layout fingerprint, sizes
- * against the object's real size). Space is reserved at creation, so a full
- * /dev/shm is an error here, never a SIGBUS later. An existing object not
- * owned by the caller's effective uid is refused unless its mode grants the
- * caller read and write (privileged callers included). When the region's
- * process table is full, dead processes are reaped first.
+ * HSIPC_CONFIG environment variable where that is set and non-empty; a cfg
+ * of an older struct_size creates with the defaults of the fields past it.
+ * Where the region exists cfg is ignored (see hsipc_region_config). Every
+ * attach validates the region (magic, layout version, layout fingerprint,
+ * sizes against the object's real size). Space is reserved at creation, so
+ * a full /dev/shm is an error here, never a SIGBUS later. An existing
+ * object not owned by the caller's effective uid is refused unless its mode
+ * grants the caller read and write (privileged callers included). When the
+ * region's process table is full, dead processes are reaped first.
  * Errors: HSIPC_EINVAL (NULL, bad name, bad cfg), HSIPC_EPERM (ownership
  * check, symlink or non-regular file at the name, or refused by the OS),
  * HSIPC_EVERSION, HSIPC_ECORRUPT, HSIPC_ENOMEM (process table full),
@@ -200,8 +220,9 @@ HSIPC_API int hsipc_unlink(const char *name) HSIPC_NOEXCEPT;
 
 /*
  * Writes the region's effective configuration (inbox_capacity after
- * rounding) to all of *out. out->struct_size must be sizeof(hsipc_config)
- * (hsipc_config_init sets it).
+ * rounding) to *out, as far as out->struct_size reaches: the caller sets it
+ * first (hsipc_config_init does) to a size hsipc_config has had, so a
+ * library whose struct has grown never writes past an older caller's.
  * Errors: HSIPC_EINVAL (NULL or unknown struct_size).
  */
 HSIPC_API int hsipc_region_config(hsipc_region *r, hsipc_config *out) HSIPC_NOEXCEPT;
@@ -296,7 +317,8 @@ HSIPC_API int hsipc_lookup_wait(hsipc_region *r, const char *name, int64_t timeo
 
 /*
  * Sets how long a waiting hsipc_poll, hsipc_poll_many or hsipc_poll_batch on
- * this endpoint spins before it sleeps (default 50 us; 0: sleep at once).
+ * this endpoint spins before it sleeps (0: sleep at once), in place of the
+ * region's spin_ns (hsipc_config; 50 us unless configured) that it opened with.
  * Spinning catches a reply within a round trip without a system call on
  * either side, at the price of a core while it lasts: a receiver of 10,000
  * evenly spaced messages a second used 56% of a core with the default spin

@@ -34,6 +34,54 @@ Endpoint* core(hsipc_endpoint* ep) { return reinterpret_cast<Endpoint*>(ep); }
 
 }  // namespace
 
+// ---- Symbol versions ------------------------------------------------------
+// hsipc_config_init cannot tell how large the caller's struct is, so each
+// size hsipc_config has had (config.h, kConfigSizes) has its own version of
+// it: a program binds the version that was the default when it was linked
+// and keeps it. Each is a function under an assembler name of its own,
+// outside hsipc_* (the version script exports hsipc_* and hides the rest),
+// bound to the versioned name hsipc_config_init@NODE; "@@" marks the default,
+// which new links, static ones included, resolve hsipc_config_init to.
+// GCC's symver attribute survives link-time optimization, which a top-level
+// .symver does not; compilers without the attribute (clang) get the
+// directive, which names the function the same way.
+#ifdef __has_attribute
+#if __has_attribute(symver)
+#define HSIPC_SYMVER_ATTRIBUTE 1
+#endif
+#endif
+#ifdef HSIPC_SYMVER_ATTRIBUTE
+#define HSIPC_SYMVER(versioned) __attribute__((symver(versioned)))
+#else
+#define HSIPC_SYMVER(versioned)
+#endif
+
+namespace hsipc::abi {
+
+// HSIPC_0: hsipc_config up to max_buffers_per_process (152 bytes), as the
+// 0.1.0 development headers before spin_ns declared it.
+HSIPC_SYMVER("hsipc_config_init@HSIPC_0")
+HSIPC_API void config_init_HSIPC_0(hsipc_config* cfg) noexcept __asm__("_hsipc_config_init_HSIPC_0");
+void config_init_HSIPC_0(hsipc_config* cfg) noexcept {
+    if (cfg) hsipc::config_defaults_sized(cfg, hsipc::kConfigSizeBeforeSpin);
+}
+
+// HSIPC_0.1, the default: the whole struct of this header, with spin_ns.
+HSIPC_SYMVER("hsipc_config_init@@HSIPC_0.1")
+HSIPC_API void config_init_HSIPC_0_1(hsipc_config* cfg) noexcept __asm__("_hsipc_config_init_HSIPC_0_1");
+void config_init_HSIPC_0_1(hsipc_config* cfg) noexcept {
+    if (cfg) hsipc::config_defaults(cfg);
+}
+static_assert(sizeof hsipc::kConfigSizes / sizeof hsipc::kConfigSizes[0] == 2,
+              "every size of hsipc_config has a version of hsipc_config_init here");
+
+}  // namespace hsipc::abi
+
+#ifndef HSIPC_SYMVER_ATTRIBUTE
+__asm__(".symver _hsipc_config_init_HSIPC_0, hsipc_config_init@HSIPC_0");
+__asm__(".symver _hsipc_config_init_HSIPC_0_1, hsipc_config_init@@HSIPC_0.1");
+#endif
+
 extern "C" {
 
 HSIPC_API const char* hsipc_strerror(int status) noexcept {
@@ -50,20 +98,28 @@ HSIPC_API const char* hsipc_strerror(int status) noexcept {
 
 HSIPC_API uint32_t hsipc_version(void) noexcept { return HSIPC_VERSION; }
 
-HSIPC_API void hsipc_config_init(hsipc_config* cfg) noexcept {
-    if (cfg) hsipc::config_defaults(cfg);
-}
+// hsipc_config_init: see "Symbol versions" above. The functions below that
+// take a hsipc_config accept every size it has had (config_import,
+// config_export) and never touch a byte past the caller's struct_size.
 
 HSIPC_API int hsipc_config_load(hsipc_config* cfg, const char* path) noexcept {
     if (!cfg || !path) return HSIPC_EINVAL;
-    return guarded([&] { return hsipc::config_load_file(cfg, path); });
+    return guarded([&] {
+        hsipc_config full;
+        int rc = hsipc::config_import(cfg, &full);
+        if (rc == HSIPC_OK) rc = hsipc::config_load_file(&full, path);
+        if (rc == HSIPC_OK) hsipc::config_export(full, cfg);
+        return rc;
+    });
 }
 
 HSIPC_API int hsipc_attach(const char* name, const hsipc_config* cfg, hsipc_region** out) noexcept {
     if (!name || !out) return HSIPC_EINVAL;
+    hsipc_config full;
+    if (cfg && hsipc::config_import(cfg, &full) != HSIPC_OK) return HSIPC_EINVAL;
     return guarded([&] {
         Region* r;
-        int rc = hsipc::region_attach(name, cfg, hsipc::AttachMode::kCreateIfMissing, &r);
+        int rc = hsipc::region_attach(name, cfg ? &full : nullptr, hsipc::AttachMode::kCreateIfMissing, &r);
         if (rc == HSIPC_OK) *out = reinterpret_cast<hsipc_region*>(r);
         return rc;
     });
@@ -90,8 +146,10 @@ HSIPC_API int hsipc_unlink(const char* name) noexcept {
 }
 
 HSIPC_API int hsipc_region_config(hsipc_region* r, hsipc_config* out) noexcept {
-    if (!r || !out || out->struct_size != sizeof(hsipc_config)) return HSIPC_EINVAL;
-    hsipc::config_from_stored(core(r)->layout.config, out);
+    if (!r || !out || !hsipc::config_size_known(hsipc::config_struct_size(out))) return HSIPC_EINVAL;
+    hsipc_config full;
+    hsipc::config_from_stored(core(r)->layout.config, &full);
+    hsipc::config_export(full, out);
     return HSIPC_OK;
 }
 

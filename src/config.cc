@@ -79,6 +79,31 @@ bool parse_pool(const std::string& value, hsipc_pool_config* out) {
     return true;
 }
 
+// "N", optionally suffixed ns, us, ms or s (decimal multiples; no space
+// before the unit), as nanoseconds. Refuses what does not fit an int64_t;
+// the limits are config_to_stored's business.
+bool parse_duration_ns(const std::string& value, int64_t* out) {
+    struct Unit {
+        const char* suffix;
+        uint64_t ns;
+    };
+    static const Unit kUnits[] = {{"ns", 1}, {"us", 1000}, {"ms", 1000000}, {"s", 1000000000}};
+    std::string digits = value;
+    uint64_t multiplier = 1;
+    for (const Unit& u : kUnits) {
+        size_t n = std::strlen(u.suffix);
+        if (digits.size() > n && digits.compare(digits.size() - n, n, u.suffix) == 0) {
+            digits.resize(digits.size() - n);
+            multiplier = u.ns;
+            break;
+        }
+    }
+    uint64_t v;
+    if (!parse_unsigned(digits, 10, &v) || v > uint64_t(INT64_MAX) / multiplier) return false;
+    *out = int64_t(v * multiplier);
+    return true;
+}
+
 int read_whole_file(const char* path, std::string* out) {
     FILE* f = std::fopen(path, "re");
     if (!f) {
@@ -139,6 +164,8 @@ int config_apply_text(const std::string& text, hsipc_config* cfg) {
             cfg->mode = uint32_t(mode);
         } else if (key == "max_buffers_per_process") {
             if (!parse_u32(value, &cfg->max_buffers_per_process)) return HSIPC_EINVAL;
+        } else if (key == "spin_ns") {
+            if (!parse_duration_ns(value, &cfg->spin_ns)) return HSIPC_EINVAL;
         } else if (key == "pool") {
             if (pool_lines == HSIPC_MAX_POOLS || !parse_pool(value, &pools[pool_lines])) return HSIPC_EINVAL;
             pool_lines++;
@@ -163,6 +190,43 @@ void config_defaults(hsipc_config* cfg) {
     cfg->pools[1] = {64 * 1024, 256, 0};
     cfg->pools[2] = {4 * 1024 * 1024, 8, 0};
     cfg->mode = 0600;
+    cfg->spin_ns = kDefaultSpinNs;
+}
+
+bool config_size_known(uint32_t size) {
+    for (uint32_t known : kConfigSizes) {
+        if (size == known) return true;
+    }
+    return false;
+}
+
+uint32_t config_struct_size(const void* caller) {
+    uint32_t size;
+    std::memcpy(&size, caller, sizeof size);  // offset 0 in every version
+    return size;
+}
+
+void config_defaults_sized(void* cfg, uint32_t size) {
+    hsipc_config d;
+    config_defaults(&d);
+    d.struct_size = size;
+    std::memcpy(cfg, &d, size);
+}
+
+int config_import(const void* caller, hsipc_config* full) {
+    const uint32_t size = config_struct_size(caller);
+    if (!config_size_known(size)) return HSIPC_EINVAL;
+    config_defaults(full);
+    std::memcpy(static_cast<void*>(full), caller, size);
+    full->struct_size = sizeof(hsipc_config);
+    return HSIPC_OK;
+}
+
+void config_export(const hsipc_config& full, void* caller) {
+    const uint32_t size = config_struct_size(caller);
+    hsipc_config out = full;
+    out.struct_size = size;
+    std::memcpy(caller, &out, size);
 }
 
 int config_to_stored(const hsipc_config& cfg, StoredConfig* out) {
@@ -183,7 +247,9 @@ int config_to_stored(const hsipc_config& cfg, StoredConfig* out) {
     }
     if (buffers > kMaxTotalBuffers) return HSIPC_EINVAL;
     if (cfg.max_buffers_per_process > buffers) return HSIPC_EINVAL;
+    if (cfg.spin_ns < 0 || cfg.spin_ns > kMaxSpinNs) return HSIPC_EINVAL;
     s.max_buffers_per_process = cfg.max_buffers_per_process;
+    s.spin_ns = cfg.spin_ns;
     s.max_endpoints = cfg.max_endpoints;
     s.inbox_capacity = round_up_pow2(cfg.inbox_capacity);
     s.pool_count = cfg.pool_count;
@@ -208,6 +274,7 @@ void config_from_stored(const StoredConfig& stored, hsipc_config* out) {
     }
     c.mode = stored.mode;
     c.max_buffers_per_process = stored.max_buffers_per_process;
+    c.spin_ns = stored.spin_ns;
     *out = c;
 }
 

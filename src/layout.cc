@@ -94,9 +94,12 @@ uint64_t layout_fingerprint() {
     f.mix(first_byte);  // byte order
     f.mix(sizeof(RegionHeader));
     f.mix(offsetof(RegionHeader, config));
+    f.mix(offsetof(RegionHeader, creator_pid));
     f.mix(offsetof(RegionHeader, lock_dirty));
     f.mix(offsetof(RegionHeader, names_changed));
     f.mix(sizeof(StoredConfig));
+    f.mix(offsetof(StoredConfig, pools));
+    f.mix(offsetof(StoredConfig, spin_ns));
     f.mix(sizeof(ProcessSlot));
     f.mix(sizeof(EndpointSlot));
     f.mix(offsetof(EndpointSlot, name));

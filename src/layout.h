@@ -30,6 +30,12 @@ constexpr uint64_t kMaxRegionSize = 1ull << 40;
 constexpr uint32_t kMinProcessSlots = 64;
 constexpr uint32_t kMaxTopics = 4096;
 constexpr uint32_t kMaxSubscribers = 64;  // per topic; a publisher keeps a list on its stack
+// How long a waiting poll spins before it sleeps, unless the region's
+// configuration or hsipc_endpoint_set_spin says otherwise: long enough to
+// catch a reply in a round trip, short enough not to burn a core.
+constexpr int64_t kDefaultSpinNs = 50'000;
+// A region's spin_ns at most: a longer spin is a busy loop, not a wait.
+constexpr int64_t kMaxSpinNs = 1'000'000'000;
 
 // The configuration as stored in the region header: fixed layout, independent
 // of the public struct so the public struct may grow.
@@ -49,6 +55,7 @@ struct StoredConfig {
     uint32_t mode;
     uint32_t max_buffers_per_process;  // 0 = no limit
     StoredPool pools[HSIPC_MAX_POOLS];
+    int64_t spin_ns;  // every endpoint's initial spin, 0 .. kMaxSpinNs
 };
 
 // Page 0 of the region. Written once by the creator before the object gets

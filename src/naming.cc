@@ -112,6 +112,8 @@ int endpoint_open(Region& r, const char* name, Endpoint** out) {
         ep->id = endpoint_id(r, uint32_t(index), gen);
         ep->head = 0;
         ep->inbox = endpoint_inbox(r, uint32_t(index), gen);
+        // The region's default (validated at attach, so 0 .. kMaxSpinNs).
+        ep->spin_ns.store(r.layout.config.spin_ns, std::memory_order_relaxed);
         // Someone may wait for this name (hsipc_lookup_wait). release: with
         // the endpoint's state, a woken lookup finds it open.
         r.header().names_changed.fetch_add(1, std::memory_order_release);

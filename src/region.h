@@ -14,11 +14,6 @@
 
 namespace hsipc {
 
-// How long a waiting poll spins before it sleeps, unless set otherwise
-// (hsipc_endpoint_set_spin): long enough to catch a reply in a round trip,
-// short enough not to burn a core.
-constexpr int64_t kDefaultSpinNs = 50'000;
-
 struct ProcessAttachment;  // liveness.h
 struct Endpoint;
 
@@ -104,7 +99,8 @@ struct Endpoint {
     uint32_t head;  // next position to take; private, since one thread polls
     // Worked out once at open, not on every poll:
     InboxView inbox;  // endpoint_inbox(*region, index, gen)
-    // How long a waiting poll spins before it sleeps (hsipc_endpoint_set_spin):
+    // How long a waiting poll spins before it sleeps: the region's spin_ns
+    // from endpoint_open, then whatever hsipc_endpoint_set_spin sets;
     // relaxed, as the poll that reads it next uses it.
     CopyableAtomic<int64_t> spin_ns{kDefaultSpinNs};
     // The endpoint's wake socket (hsipc_endpoint_fd), -1 until asked for;

@@ -222,7 +222,7 @@ TEST(CApiLayout, PoolConfig) {
 }
 
 TEST(CApiLayout, Config) {
-    EXPECT_EQ(152u, sizeof(hsipc_config));
+    EXPECT_EQ(160u, sizeof(hsipc_config));
     EXPECT_EQ(0u, offsetof(hsipc_config, struct_size));
     EXPECT_EQ(4u, offsetof(hsipc_config, max_endpoints));
     EXPECT_EQ(8u, offsetof(hsipc_config, inbox_capacity));
@@ -230,12 +230,14 @@ TEST(CApiLayout, Config) {
     EXPECT_EQ(16u, offsetof(hsipc_config, pools));
     EXPECT_EQ(144u, offsetof(hsipc_config, mode));
     EXPECT_EQ(148u, offsetof(hsipc_config, max_buffers_per_process));
+    EXPECT_EQ(152u, offsetof(hsipc_config, spin_ns));  // 152: the size before it, which old callers pass
+    EXPECT_EQ(8u, sizeof(hsipc_config::spin_ns));
     EXPECT_EQ(128u, sizeof(hsipc_config::pools));
     EXPECT_EQ(4u, sizeof(hsipc_config::mode));
     EXPECT_EQ(8u, alignof(hsipc_config));
     hsipc_config c;
     hsipc_config_init(&c);
-    EXPECT_EQ(152u, c.struct_size);
+    EXPECT_EQ(160u, c.struct_size);
 }
 
 TEST(CApiLayout, Msg) {

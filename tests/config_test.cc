@@ -3,6 +3,7 @@
 // (hsipc_config_load), HSIPC_CONFIG for hsipc_attach(name, NULL, ...), and
 // the internal validation in src/config.h.
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "config.h"
+#include "region.h"
 #include "test_util.h"
 
 namespace {
@@ -104,6 +106,8 @@ void expect_defaults(const hsipc_config& c) {
         EXPECT_EQ(0u, c.pools[p].reserved) << "pool " << p;
     }
     EXPECT_EQ(0600u, c.mode);
+    EXPECT_EQ(0u, c.max_buffers_per_process);
+    EXPECT_EQ(50000, c.spin_ns);
 }
 
 // A valid configuration that differs from the defaults in every field, so
@@ -117,6 +121,7 @@ hsipc_config nondefault_config() {
     c.mode = 0640;
     c.pool_count = 6;
     for (uint32_t p = 0; p < 6; p++) c.pools[p] = {128u << p, 3 + p, 0};
+    c.spin_ns = 1234;
     return c;
 }
 
@@ -211,6 +216,44 @@ TEST(ConfigLoad, MaxBuffersPerProcess) {
         EXPECT_STATUS(HSIPC_EINVAL, hsipc_config_load(&c, dir.write("bad.conf", bad).c_str())) << bad;
         EXPECT_EQ(0, std::memcmp(&before, &c, sizeof c));
     }
+}
+
+TEST(ConfigLoad, SpinNsWithAndWithoutUnits) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    struct {
+        const char* value;
+        int64_t ns;
+    } cases[] = {{"0", 0},          {"1", 1},          {"50000", 50000},     {"250ns", 250},
+                 {"7us", 7000},     {"3ms", 3000000},  {"1s", 1000000000},   {"0s", 0},
+                 {"1000ms", 1000000000}, {"1000000000", 1000000000}, {"000020us", 20000}};
+    for (const auto& k : cases) {
+        hsipc_config c = nondefault_config();
+        std::string path = dir.write("spin.conf", std::string("spin_ns = ") + k.value + "  # a comment\n");
+        ASSERT_OK(hsipc_config_load(&c, path.c_str())) << k.value;
+        EXPECT_EQ(k.ns, c.spin_ns) << k.value;
+        hsipc_config expected = nondefault_config();
+        expected.spin_ns = k.ns;
+        EXPECT_EQ(0, std::memcmp(&expected, &c, sizeof c)) << k.value << ": only spin_ns may change";
+    }
+    // Absent from the file: cfg's value stays.
+    hsipc_config c = nondefault_config();
+    ASSERT_OK(hsipc_config_load(&c, dir.write("none.conf", "max_endpoints = 9\n").c_str()));
+    EXPECT_EQ(1234, c.spin_ns);
+}
+
+TEST(ConfigLoad, SpinNsParserAcceptsWhatValidationRefuses) {
+    // config_apply_text parses; the limit is config_to_stored's, as for
+    // every key (the fuzzer relies on the split).
+    hsipc_config c;
+    hsipc::config_defaults(&c);
+    ASSERT_OK(hsipc::config_apply_text("spin_ns = 2s\n", &c));
+    EXPECT_EQ(2000000000, c.spin_ns);
+    hsipc::StoredConfig s;
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc::config_to_stored(c, &s));
+    ASSERT_OK(hsipc::config_apply_text("spin_ns = 9223372036854775807\n", &c));
+    EXPECT_EQ(INT64_MAX, c.spin_ns);
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc::config_apply_text("spin_ns = 9223372036854775808\n", &c));
 }
 
 TEST(ConfigLoad, AbsentKeysKeepPriorValues) {
@@ -353,6 +396,19 @@ const BadFile kBadFiles[] = {
     {"buffer size 2G", "max_endpoints = 9\npool = 2G x 1\n"},
     {"buffer size 1G+1", "max_endpoints = 9\npool = 1073741825 x 1\n"},
     {"bad line after pools", "pool = 1K x 1\npool = 2K x 1\nnope\n"},
+    {"spin_ns over 1 s", "max_endpoints = 9\nspin_ns = 1000000001\n"},
+    {"spin_ns 2s", "max_endpoints = 9\nspin_ns = 2s\n"},
+    {"spin_ns 1001ms", "max_endpoints = 9\nspin_ns = 1001ms\n"},
+    {"spin_ns negative", "max_endpoints = 9\nspin_ns = -1\n"},
+    {"spin_ns fraction", "max_endpoints = 9\nspin_ns = 1.5ms\n"},
+    {"spin_ns space before unit", "max_endpoints = 9\nspin_ns = 10 us\n"},
+    {"spin_ns unit in capitals", "max_endpoints = 9\nspin_ns = 10US\n"},
+    {"spin_ns unknown unit", "max_endpoints = 9\nspin_ns = 10m\n"},
+    {"spin_ns size suffix", "max_endpoints = 9\nspin_ns = 10K\n"},
+    {"spin_ns unit only", "max_endpoints = 9\nspin_ns = us\n"},
+    {"spin_ns empty", "max_endpoints = 9\nspin_ns =\n"},
+    {"spin_ns overflowing int64", "max_endpoints = 9\nspin_ns = 9223372036854775808\n"},
+    {"spin_ns overflowing in seconds", "max_endpoints = 9\nspin_ns = 9223372037s\n"},
 };
 
 // GoogleTest prints a parameter with this rather than as raw bytes.
@@ -616,6 +672,229 @@ TEST(ConfigEnv, ExplicitConfigIgnoresHsipcConfig) {
     EXPECT_OK(hsipc_region_config(r, &got));
     EXPECT_EQ(c.max_endpoints, got.max_endpoints);
     EXPECT_EQ(2u, got.pool_count);
+    EXPECT_OK(hsipc_detach(r));
+}
+
+// ---- spin_ns: the region's default spin ------------------------------------------------
+
+hsipc::Endpoint* core(hsipc_endpoint* ep) { return reinterpret_cast<hsipc::Endpoint*>(ep); }
+int64_t endpoint_spin(hsipc_endpoint* ep) { return core(ep)->spin_ns.load(std::memory_order_relaxed); }
+// What the attaching process validated and keeps (never re-read from the region).
+int64_t region_spin(hsipc_region* r) { return reinterpret_cast<hsipc::Region*>(r)->layout.config.spin_ns; }
+
+TEST(ConfigSpin, FileRoundTripIntoTheRegion) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    std::string path = dir.write("spin.conf", "spin_ns = 20us\n");
+    hsipc_config c = hsipc_test::small_config();
+    ASSERT_OK(hsipc_config_load(&c, path.c_str()));
+    EXPECT_EQ(20000, c.spin_ns);
+    ScopedName name("cfgspinfile");
+    hsipc_region* r = nullptr;
+    ASSERT_OK(hsipc_attach(name.c_str(), &c, &r));
+    hsipc_config got;
+    hsipc_config_init(&got);
+    ASSERT_OK(hsipc_region_config(r, &got));
+    EXPECT_EQ(20000, got.spin_ns);
+    EXPECT_EQ(20000, region_spin(r));
+    EXPECT_OK(hsipc_detach(r));
+}
+
+TEST(ConfigSpin, HsipcConfigSetsIt) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    std::string path = dir.write("env.conf", "max_endpoints = 4\npool = 64 x 8\nspin_ns = 0\n");
+    ScopedEnv env(path.c_str());
+    ScopedName name("cfgspinenv");
+    hsipc_region* r = nullptr;
+    ASSERT_OK(hsipc_attach(name.c_str(), nullptr, &r));
+    hsipc_config got;
+    hsipc_config_init(&got);
+    ASSERT_OK(hsipc_region_config(r, &got));
+    EXPECT_EQ(0, got.spin_ns);
+    hsipc_endpoint* ep = nullptr;
+    ASSERT_OK(hsipc_endpoint_open(r, "e", &ep));
+    EXPECT_EQ(0, endpoint_spin(ep));
+    EXPECT_OK(hsipc_detach(r));
+}
+
+TEST(ConfigSpin, AttachChecksTheLimits) {
+    ScopedName name("cfgspinlim");
+    hsipc_region* r = nullptr;
+    for (int64_t bad : {int64_t(-1), int64_t(1000000001), INT64_MIN, INT64_MAX}) {
+        hsipc_config c = hsipc_test::small_config();
+        c.spin_ns = bad;
+        EXPECT_STATUS(HSIPC_EINVAL, hsipc_attach(name.c_str(), &c, &r)) << bad;
+        EXPECT_FALSE(exists(name.path())) << bad;
+    }
+    for (int64_t good : {int64_t(0), int64_t(1000000000)}) {
+        hsipc_config c = hsipc_test::small_config();
+        c.spin_ns = good;
+        ASSERT_OK(hsipc_attach(name.c_str(), &c, &r)) << good;
+        hsipc_config got;
+        hsipc_config_init(&got);
+        ASSERT_OK(hsipc_region_config(r, &got));
+        EXPECT_EQ(good, got.spin_ns);
+        EXPECT_OK(hsipc_detach(r));
+        EXPECT_OK(hsipc_unlink(name.c_str()));
+    }
+}
+
+TEST(ConfigSpin, EndpointsStartWithTheRegionsSpinAndSetSpinOverrides) {
+    ScopedName name("cfgspinep");
+    hsipc_config c = hsipc_test::small_config();
+    c.spin_ns = 3000;
+    hsipc_region* r = nullptr;
+    ASSERT_OK(hsipc_attach(name.c_str(), &c, &r));
+    hsipc_endpoint* a = nullptr;
+    ASSERT_OK(hsipc_endpoint_open(r, "a", &a));
+    EXPECT_EQ(3000, endpoint_spin(a));
+    ASSERT_OK(hsipc_endpoint_set_spin(a, 0));
+    EXPECT_EQ(0, endpoint_spin(a));
+    ASSERT_OK(hsipc_endpoint_set_spin(a, 5000000000));  // the per-endpoint setting has no upper limit
+    EXPECT_EQ(5000000000, endpoint_spin(a));
+    // Another endpoint, and one reopened under a's name, start from the region's again.
+    hsipc_endpoint* b = nullptr;
+    ASSERT_OK(hsipc_endpoint_open(r, "b", &b));
+    EXPECT_EQ(3000, endpoint_spin(b));
+    ASSERT_OK(hsipc_endpoint_close(a));
+    ASSERT_OK(hsipc_endpoint_open(r, "a", &a));
+    EXPECT_EQ(3000, endpoint_spin(a));
+
+    // Another process attaching later (its cfg ignored) gets the creator's spin.
+    pid_t pid = hsipc_test::fork_child([&]() -> int {
+        hsipc_config other = hsipc_test::small_config();
+        other.spin_ns = 777;
+        hsipc_region* rc = nullptr;
+        if (hsipc_attach(name.c_str(), &other, &rc) != HSIPC_OK) return 1;
+        hsipc_config g;
+        hsipc_config_init(&g);
+        if (hsipc_region_config(rc, &g) != HSIPC_OK || g.spin_ns != 3000) return 2;
+        hsipc_endpoint* ep = nullptr;
+        if (hsipc_endpoint_open(rc, "child", &ep) != HSIPC_OK) return 3;
+        if (endpoint_spin(ep) != 3000) return 4;
+        hsipc_detach(rc);
+        return 0;
+    });
+    EXPECT_EQ(0, hsipc_test::wait_child(pid));
+    EXPECT_OK(hsipc_detach(r));
+}
+
+TEST(ConfigSpin, ScribbledSpinIsCorrupt) {
+    ScopedName name("cfgspinscrib");
+    hsipc_config c = hsipc_test::small_config();
+    hsipc_region* r = nullptr;
+    ASSERT_OK(hsipc_attach(name.c_str(), &c, &r));
+    EXPECT_OK(hsipc_detach(r));
+    int fd = open(name.path().c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    const int64_t bad = hsipc::kMaxSpinNs + 1;
+    const off_t at = off_t(offsetof(hsipc::RegionHeader, config) + offsetof(hsipc::StoredConfig, spin_ns));
+    ASSERT_EQ(ssize_t(sizeof bad), pwrite(fd, &bad, sizeof bad, at));
+    close(fd);
+    EXPECT_STATUS(HSIPC_ECORRUPT, hsipc_attach(name.c_str(), &c, &r));
+}
+
+// ---- Older callers' struct sizes (the ABI; also tests/abi_compat_test.c) ----------------
+
+TEST(ConfigSizes, KnownSizes) {
+    EXPECT_EQ(152u, hsipc::kConfigSizeBeforeSpin);
+    EXPECT_EQ(152u, offsetof(hsipc_config, spin_ns));
+    EXPECT_TRUE(hsipc::config_size_known(152));
+    EXPECT_TRUE(hsipc::config_size_known(sizeof(hsipc_config)));
+    for (uint32_t size : {0u, 4u, 148u, 151u, 153u, 156u, 159u, 161u, 168u, 0xFFFFFFFFu}) {
+        EXPECT_FALSE(hsipc::config_size_known(size)) << size;
+    }
+}
+
+// A caller's struct followed by bytes no call may touch.
+struct Guarded {
+    unsigned char bytes[sizeof(hsipc_config) + 64];
+    explicit Guarded(uint32_t struct_size) {
+        std::memset(bytes, 0xA5, sizeof bytes);
+        hsipc::config_defaults_sized(bytes, struct_size);
+    }
+    hsipc_config* cfg() { return reinterpret_cast<hsipc_config*>(bytes); }
+    bool untouched_from(size_t at) const {
+        for (size_t i = at; i < sizeof bytes; i++) {
+            if (bytes[i] != 0xA5) return false;
+        }
+        return true;
+    }
+};
+
+TEST(ConfigSizes, DefaultsSizedWritesExactlyThatMany) {
+    Guarded old(152);
+    EXPECT_EQ(152u, old.cfg()->struct_size);
+    EXPECT_EQ(64u, old.cfg()->max_endpoints);
+    EXPECT_EQ(0600u, old.cfg()->mode);
+    EXPECT_TRUE(old.untouched_from(152));
+    Guarded now(sizeof(hsipc_config));
+    expect_defaults(*now.cfg());
+    EXPECT_TRUE(now.untouched_from(sizeof(hsipc_config)));
+}
+
+TEST(ConfigSizes, ImportFillsTheMissingFieldsWithDefaults) {
+    Guarded old(152);
+    old.cfg()->max_endpoints = 9;
+    // Bytes past an old caller's struct are not its: import must not read them.
+    std::memset(old.bytes + 152, 0x11, sizeof old.bytes - 152);
+    hsipc_config full;
+    ASSERT_OK(hsipc::config_import(old.bytes, &full));
+    EXPECT_EQ(sizeof(hsipc_config), full.struct_size);
+    EXPECT_EQ(9u, full.max_endpoints);
+    EXPECT_EQ(hsipc::kDefaultSpinNs, full.spin_ns);
+    hsipc::StoredConfig s;
+    EXPECT_OK(hsipc::config_to_stored(full, &s));
+
+    hsipc_config now = nondefault_config();
+    ASSERT_OK(hsipc::config_import(&now, &full));
+    EXPECT_EQ(0, std::memcmp(&now, &full, sizeof now));
+
+    for (uint32_t size : {0u, 156u, 168u}) {
+        hsipc_config bad = nondefault_config();
+        bad.struct_size = size;
+        hsipc_config untouched = nondefault_config();
+        hsipc_config out = untouched;
+        EXPECT_STATUS(HSIPC_EINVAL, hsipc::config_import(&bad, &out)) << size;
+        EXPECT_EQ(0, std::memcmp(&untouched, &out, sizeof out)) << size;
+    }
+}
+
+TEST(ConfigSizes, ExportWritesOnlyTheCallersSize) {
+    hsipc_config full = nondefault_config();
+    Guarded old(152);
+    hsipc::config_export(full, old.bytes);
+    EXPECT_EQ(152u, old.cfg()->struct_size);
+    EXPECT_EQ(7u, old.cfg()->max_endpoints);
+    EXPECT_EQ(6u, old.cfg()->pool_count);
+    EXPECT_TRUE(old.untouched_from(152));
+    Guarded now(sizeof(hsipc_config));
+    hsipc::config_export(full, now.bytes);
+    EXPECT_EQ(0, std::memcmp(&full, now.bytes, sizeof full));
+    EXPECT_TRUE(now.untouched_from(sizeof(hsipc_config)));
+}
+
+TEST(ConfigSizes, PublicFunctionsTakeTheOldSize) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    std::string path = dir.write("old.conf", "max_endpoints = 4\npool = 64 x 8\nspin_ns = 9us\n");
+    Guarded old(152);
+    ASSERT_OK(hsipc_config_load(old.cfg(), path.c_str()));
+    EXPECT_EQ(152u, old.cfg()->struct_size);
+    EXPECT_EQ(4u, old.cfg()->max_endpoints);
+    EXPECT_EQ(1u, old.cfg()->pool_count);
+    EXPECT_TRUE(old.untouched_from(152)) << "spin_ns from the file must not land past the old struct";
+
+    ScopedName name("cfgoldsize");
+    hsipc_region* r = nullptr;
+    ASSERT_OK(hsipc_attach(name.c_str(), old.cfg(), &r));
+    EXPECT_EQ(hsipc::kDefaultSpinNs, region_spin(r)) << "an old caller cannot set spin_ns";
+    Guarded got(152);
+    ASSERT_OK(hsipc_region_config(r, got.cfg()));
+    EXPECT_EQ(152u, got.cfg()->struct_size);
+    EXPECT_EQ(4u, got.cfg()->max_endpoints);
+    EXPECT_TRUE(got.untouched_from(152));
     EXPECT_OK(hsipc_detach(r));
 }
 

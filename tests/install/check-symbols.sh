@@ -9,8 +9,10 @@ if [[ $# -ne 2 ]]; then
     echo "usage: check-symbols.sh LIBRARY SYMBOLS_FILE" >&2
     exit 2
 fi
-# name@version of each defined dynamic symbol; the version node itself
-# (HSIPC_0, no @) is listed as HSIPC_0@HSIPC_0, as dpkg-gensymbols does.
+# name@version of each defined dynamic symbol, every version of a symbol
+# with several (hsipc_config_init@HSIPC_0, hsipc_config_init@@HSIPC_0.1:
+# '@@' marks the default); each version node (HSIPC_0, no @) is listed as
+# HSIPC_0@HSIPC_0, as dpkg-gensymbols does.
 exported=$(nm -D --defined-only "$1" | awk '{print $3}' | sed 's/@@*/@/' |
     awk -F@ '{print ($2 == "" ? $1 "@" $1 : $0)}' | LC_ALL=C sort)
 # Symbol lines start with a space: " name@version minimum-version".
