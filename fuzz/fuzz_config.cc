@@ -71,13 +71,16 @@ std::string broken_limit(const hsipc_config& c) {
     if (buffers > 16000000) return "total buffers";
     if (c.mode > 0777 || (c.mode & 0600) != 0600) return "mode";
     if (c.max_buffers_per_process > buffers) return "max_buffers_per_process";
+    if (c.spin_ns < 0 || c.spin_ns > 1000000000) return "spin_ns";
     if (region_size(c, round_up_pow2(c.inbox_capacity)) > (u128(1) << 40)) return "region size";
     return "";
 }
 
 std::string to_text(const hsipc_config& c) {
-    std::string t = fuzz::format("max_endpoints = %u\ninbox_capacity = %u\nmode = 0%o\nmax_buffers_per_process = %u\n",
-                                 c.max_endpoints, c.inbox_capacity, c.mode, c.max_buffers_per_process);
+    std::string t = fuzz::format("max_endpoints = %u\ninbox_capacity = %u\nmode = 0%o\nmax_buffers_per_process = %u\n"
+                                 "spin_ns = %lld\n",
+                                 c.max_endpoints, c.inbox_capacity, c.mode, c.max_buffers_per_process,
+                                 static_cast<long long>(c.spin_ns));
     for (uint32_t p = 0; p < c.pool_count && p < HSIPC_MAX_POOLS; p++) {
         t += fuzz::format("pool = %llu x %u\n", static_cast<unsigned long long>(c.pools[p].buffer_size),
                           c.pools[p].buffer_count);
@@ -94,6 +97,7 @@ void check_stored(const hsipc_config& c, const hsipc::StoredConfig& s) {
                s.process_slots);
     FUZZ_CHECK(s.mode == c.mode, "mode");
     FUZZ_CHECK(s.max_buffers_per_process == c.max_buffers_per_process, "max_buffers_per_process");
+    FUZZ_CHECK(s.spin_ns == c.spin_ns, "spin_ns");
     for (uint32_t p = 0; p < HSIPC_MAX_POOLS; p++) {
         const hsipc::StoredPool& sp = s.pools[p];
         if (p < c.pool_count) {
@@ -166,6 +170,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
         text("bad_mode", "mode = 0644\nmode = 0700\nmode = 1600\n");
         text("overflow", "pool = 18446744073709551615G x 1\ninbox_capacity = 4294967296\n");
         text("quota", "max_buffers_per_process = 4360\n");
+        text("spin", "spin_ns = 0\nspin_ns = 20us\nspin_ns = 1s\nspin_ns = 1001ms\nspin_ns = 9223372036854775807\n");
         std::exit(0);
     }
     return 0;
