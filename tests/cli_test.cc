@@ -137,12 +137,15 @@ TEST(Cli, CreateFromAConfigFile) {
     std::string conf = "/tmp/hsipc-cli-create-" + std::to_string(getpid()) + ".conf";
     {
         std::ofstream f(conf);
-        f << "max_endpoints = 4\npool = 64 x 8\n";
+        f << "max_endpoints = 4\npool = 64 x 8\nspin_ns = 20us\n";
     }
     CliResult r = cli(std::string("create ") + name.c_str() + " --config " + conf);
     EXPECT_EQ(0, r.status) << r.out;
     CliResult js = cli(std::string("stat --json ") + name.c_str());
     EXPECT_TRUE(contains(js.out, "\"max_endpoints\":4,")) << js.out;
+    EXPECT_TRUE(contains(js.out, "\"spin_ns\":20000,")) << js.out;
+    CliResult text = cli(std::string("stat ") + name.c_str());
+    EXPECT_TRUE(contains(text.out, "spin_ns 20000 (20 us spin before a waiting receiver sleeps)")) << text.out;
     EXPECT_TRUE(contains(js.out, "{\"buffer_size\":64,\"buffers\":8,")) << js.out;
     r = cli(std::string("create ") + name.c_str());  // exists: its configuration cannot change
     EXPECT_EQ(1, r.status);

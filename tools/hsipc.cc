@@ -192,6 +192,22 @@ int cmd_ls(const std::vector<std::string>& args, const Options& options) {
 
 // ---- stat ---------------------------------------------------------------
 
+// "50 us", "1.5 ms": nanoseconds in the largest unit they reach.
+std::string human_duration(int64_t ns) {
+    static const struct {
+        int64_t ns;
+        const char* name;
+    } units[] = {{1000000000, "s"}, {1000000, "ms"}, {1000, "us"}, {1, "ns"}};
+    char buf[32];
+    for (const auto& u : units) {
+        if (ns >= u.ns || u.ns == 1) {
+            std::snprintf(buf, sizeof buf, "%g %s", double(ns) / double(u.ns), u.name);
+            break;
+        }
+    }
+    return buf;
+}
+
 int cmd_stat(const std::vector<std::string>& args, const Options& options) {
     const bool json = options.json;
     if (args.size() != 1) return usage_error("stat takes one region name");
@@ -222,8 +238,9 @@ int cmd_stat(const std::vector<std::string>& args, const Options& options) {
 
     if (json) {
         std::printf("{\"name\":%s,\"max_endpoints\":%u,\"inbox_capacity\":%u,\"mode\":\"%04o\","
-                    "\"max_buffers_per_process\":%u,\"pools\":[",
-                    quoted(name).c_str(), cfg.max_endpoints, cfg.inbox_capacity, cfg.mode, cfg.max_buffers_per_process);
+                    "\"max_buffers_per_process\":%u,\"spin_ns\":%lld,\"pools\":[",
+                    quoted(name).c_str(), cfg.max_endpoints, cfg.inbox_capacity, cfg.mode, cfg.max_buffers_per_process,
+                    (long long)cfg.spin_ns);
         for (size_t p = 0; p < pools.size(); p++) {
             std::printf("%s{\"buffer_size\":%llu,\"buffers\":%u,\"free\":%u,\"held\":%u,\"queued\":%u}", p ? "," : "",
                         (unsigned long long)pools[p].buffer_size, pools[p].buffer_count, pools[p].free_count,
@@ -242,6 +259,12 @@ int cmd_stat(const std::vector<std::string>& args, const Options& options) {
     std::printf("  max_endpoints %u, inbox_capacity %u, mode %04o, max_buffers_per_process %u%s\n",
                 cfg.max_endpoints, cfg.inbox_capacity, cfg.mode, cfg.max_buffers_per_process,
                 cfg.max_buffers_per_process ? "" : " (no limit)");
+    if (cfg.spin_ns > 0) {
+        std::printf("  spin_ns %lld (%s spin before a waiting receiver sleeps)\n", (long long)cfg.spin_ns,
+                    human_duration(cfg.spin_ns).c_str());
+    } else {
+        std::printf("  spin_ns 0 (a waiting receiver sleeps at once)\n");
+    }
     std::printf("\n%12s %8s %8s %8s %8s\n", "POOL SIZE", "BUFFERS", "FREE", "HELD", "QUEUED");
     for (const hsipc_pool_stats& p : pools) {
         std::printf("%12llu %8u %8u %8u %8u\n", (unsigned long long)p.buffer_size, p.buffer_count, p.free_count,
