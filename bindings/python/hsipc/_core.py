@@ -93,6 +93,7 @@ _ENOENT = int(Status.ENOENT)
 _ENOMEM = int(Status.ENOMEM)
 _U32 = 0xFFFFFFFF
 _U64 = 0xFFFFFFFFFFFFFFFF
+_I64 = 0x7FFFFFFFFFFFFFFF
 _SIZE_BITS = 8 * ctypes.sizeof(ctypes.c_size_t)
 _SIZE_MAX = (1 << _SIZE_BITS) - 1
 
@@ -226,17 +227,18 @@ class Config:
     C struct cannot hold.
     """
 
-    __slots__ = ("max_endpoints", "inbox_capacity", "pools", "mode", "max_buffers_per_process")
+    __slots__ = ("max_endpoints", "inbox_capacity", "pools", "mode", "max_buffers_per_process", "spin_ns")
 
     max_endpoints: int
     inbox_capacity: int
     pools: List[Tuple[int, int]]
     mode: int
     max_buffers_per_process: int
+    spin_ns: int
 
     def __init__(self, *, max_endpoints: Optional[int] = None, inbox_capacity: Optional[int] = None,
                  pools: Optional[Iterable[Tuple[int, int]]] = None, mode: Optional[int] = None,
-                 max_buffers_per_process: Optional[int] = None) -> None:
+                 max_buffers_per_process: Optional[int] = None, spin_ns: Optional[int] = None) -> None:
         c = _lib.hsipc_config()
         _lib_.hsipc_config_init(byref(c))
         self._set_from(c)
@@ -250,6 +252,8 @@ class Config:
             self.mode = mode
         if max_buffers_per_process is not None:
             self.max_buffers_per_process = max_buffers_per_process
+        if spin_ns is not None:
+            self.spin_ns = spin_ns
 
     def _set_from(self, c: "_lib.hsipc_config") -> None:
         self.max_endpoints = c.max_endpoints
@@ -258,6 +262,7 @@ class Config:
                       for i in range(min(c.pool_count, _lib.HSIPC_MAX_POOLS))]
         self.mode = c.mode
         self.max_buffers_per_process = c.max_buffers_per_process
+        self.spin_ns = c.spin_ns
 
     @classmethod
     def _from_c(cls, c: "_lib.hsipc_config") -> "Config":
@@ -272,6 +277,7 @@ class Config:
         c.inbox_capacity = _uint(self.inbox_capacity, _U32, "inbox_capacity")
         c.mode = _uint(self.mode, _U32, "mode")
         c.max_buffers_per_process = _uint(self.max_buffers_per_process, _U32, "max_buffers_per_process")
+        c.spin_ns = _uint(self.spin_ns, _I64, "spin_ns")
         pools = list(self.pools)
         if len(pools) > _lib.HSIPC_MAX_POOLS:
             raise InvalidArgument(Status.EINVAL,
@@ -309,7 +315,7 @@ class Config:
     def __repr__(self) -> str:
         return (f"Config(max_endpoints={self.max_endpoints}, inbox_capacity={self.inbox_capacity}, "
                 f"pools={[tuple(p) for p in self.pools]!r}, mode=0o{self.mode:o}, "
-                f"max_buffers_per_process={self.max_buffers_per_process})")
+                f"max_buffers_per_process={self.max_buffers_per_process}, spin_ns={self.spin_ns})")
 
 
 class PoolStats(NamedTuple):

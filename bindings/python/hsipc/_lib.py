@@ -86,6 +86,7 @@ class hsipc_config(Structure):
         ("pools", hsipc_pool_config * HSIPC_MAX_POOLS),
         ("mode", c_uint32),
         ("max_buffers_per_process", c_uint32),
+        ("spin_ns", c_int64),
     ]
 
 

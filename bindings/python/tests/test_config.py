@@ -32,6 +32,7 @@ class ConfigTest(RegionTest):
         self.assertEqual(cfg.pools, [(256, 4096), (65536, 256), (4 << 20, 8)])
         self.assertEqual(cfg.mode, 0o600)
         self.assertEqual(cfg.max_buffers_per_process, 0)
+        self.assertEqual(cfg.spin_ns, 50000)
 
     def test_omitted_fields_keep_defaults(self) -> None:
         cfg = hsipc.Config(pools=[[256, 64]], inbox_capacity=64)  # lists are fine
@@ -65,6 +66,17 @@ class ConfigTest(RegionTest):
         self.assertEqual(got.inbox_capacity, 128)  # rounded up to a power of two
         self.assertEqual(got.pools, [(100, 3), (5000, 2)])
         self.assertEqual((got.max_endpoints, got.mode, got.max_buffers_per_process), (5, 0o640, 4))
+
+    def test_spin_ns_round_trips(self) -> None:
+        # The struct grew spin_ns after max_buffers_per_process: the binding's
+        # ctypes struct must be the library's size, or init writes past it.
+        self.assertEqual(self.attach(hsipc.Config(spin_ns=0, pools=[(64, 4)])).config.spin_ns, 0)
+        cfg = hsipc.Config.load(self.write("spin_ns = 10us\n"))
+        self.assertEqual(cfg.spin_ns, 10000)
+        with self.assertRaises(hsipc.InvalidArgument):  # checked on creation only
+            hsipc.attach(f"{self.name}-slow", hsipc.Config(spin_ns=2_000_000_000))
+        with self.assertRaises(hsipc.InvalidArgument):
+            hsipc.Config(spin_ns=-1)._to_c()
 
     def test_existing_region_ignores_config(self) -> None:
         first = self.attach(hsipc.Config(pools=[(64, 2)]))
