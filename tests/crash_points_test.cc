@@ -29,7 +29,27 @@ constexpr size_t kMessageWords = 8;
 
 // kSendToSleeper: a send whose receiver sleeps in hsipc_poll(HSIPC_FOREVER);
 // kSendToArmed: one whose receiver armed its fd and waits in epoll_wait.
-enum class Op { kCreate, kAttach, kEndpointOpen, kAlloc, kSend, kSendToSleeper, kSendToArmed, kPoll, kRelease };
+// The topic operations run beside three subscribers of topic "t" (the
+// test's endpoints s0, s1, s2); the child's own endpoint subscribes too for
+// the poll and release of a shared message, and unsubscribes.
+enum class Op {
+    kCreate,
+    kAttach,
+    kEndpointOpen,
+    kAlloc,
+    kSend,
+    kSendToSleeper,
+    kSendToArmed,
+    kPoll,
+    kRelease,
+    kPublish,
+    kPollShared,
+    kReleaseShared,
+    kSubscribe,
+    kUnsubscribe,
+};
+
+bool topic_op(Op op) { return op >= Op::kPublish; }
 
 const char* op_name(Op op) {
     switch (op) {
@@ -42,6 +62,11 @@ const char* op_name(Op op) {
         case Op::kSendToArmed: return "hsipc_send_to_armed";
         case Op::kPoll: return "hsipc_poll";
         case Op::kRelease: return "hsipc_release";
+        case Op::kPublish: return "hsipc_publish";
+        case Op::kPollShared: return "hsipc_poll_shared";
+        case Op::kReleaseShared: return "hsipc_release_shared";
+        case Op::kSubscribe: return "hsipc_subscribe";
+        case Op::kUnsubscribe: return "hsipc_unsubscribe";
     }
     return "?";
 }
@@ -57,6 +82,8 @@ std::string created_name(const std::string& region) { return region + "-new"; }
     hsipc_endpoint* ep = nullptr;
     hsipc_off off = 0;
     hsipc_id rx = 0;
+    hsipc_id topic = 0;
+    uint32_t delivered = 0;
     hsipc_msg msg;
     if (op != Op::kAttach && op != Op::kCreate) {
         if (hsipc_attach(region.c_str(), nullptr, &r)) _exit(91);
@@ -73,6 +100,17 @@ std::string created_name(const std::string& region) { return region + "-new"; }
             // Something in our inbox to take: sent to ourselves.
             if (hsipc_send_offset(ep, hsipc_endpoint_id(ep), off, kMessageWords * 8)) _exit(94);
         }
+        if (topic_op(op) && hsipc_topic_open(r, "t", &topic)) _exit(96);
+        if ((op == Op::kPollShared || op == Op::kReleaseShared || op == Op::kUnsubscribe) &&
+            hsipc_subscribe(ep, "t")) {
+            _exit(97);
+        }
+        if (op == Op::kPollShared || op == Op::kReleaseShared) {
+            // A shared message in our inbox (and in s0..s2's), and for the
+            // release, taken.
+            if (hsipc_publish(ep, topic, off, kMessageWords * 8, &delivered, nullptr) || delivered != 4) _exit(98);
+            if (op == Op::kReleaseShared && hsipc_poll(ep, &msg, 0)) _exit(99);
+        }
     }
     raise(SIGSTOP);  // the test single-steps from here
     int rc = 0;
@@ -86,6 +124,11 @@ std::string created_name(const std::string& region) { return region + "-new"; }
         case Op::kSendToArmed: rc = hsipc_send_offset(ep, rx, off, kMessageWords * 8); break;
         case Op::kPoll: rc = hsipc_poll(ep, &msg, 0); break;
         case Op::kRelease: rc = hsipc_release(r, off); break;
+        case Op::kPublish: rc = hsipc_publish(ep, topic, off, kMessageWords * 8, &delivered, nullptr); break;
+        case Op::kPollShared: rc = hsipc_poll(ep, &msg, 0); break;
+        case Op::kReleaseShared: rc = hsipc_release(r, msg.off); break;
+        case Op::kSubscribe: rc = hsipc_subscribe(ep, "t"); break;
+        case Op::kUnsubscribe: rc = hsipc_unsubscribe(ep, "t"); break;
     }
     raise(SIGSTOP);  // the end of the operation
     _exit(rc == HSIPC_OK ? 0 : 95);
@@ -196,6 +239,46 @@ std::string check_after_kill(hsipc_region* r, hsipc_endpoint* rx, hsipc_endpoint
         hsipc_release(r, msg.off);
     }
     return "";
+}
+
+// After a kill during a topic operation, before check_after_kill: each of
+// the subscribers s0..s2 has the child's message whole, or nothing; after
+// one reap a publish reaches exactly those three (a dead subscriber is
+// gone from the list) and the buffers all come back once they release.
+std::string check_topic_after_kill(hsipc_region* r, hsipc_endpoint* const* subscribers, hsipc_endpoint* control,
+                                   uint32_t all_buffers) {
+    hsipc_msg msg;
+    for (int s = 0; s < 3; s++) {
+        int rc = hsipc_poll(subscribers[s], &msg, 0);
+        if (rc == HSIPC_EAGAIN) continue;
+        if (rc != HSIPC_OK) return std::string("a subscriber's poll after the kill: ") + hsipc_strerror(rc);
+        const auto* words = static_cast<const uint64_t*>(msg.data);
+        if (msg.length != kMessageWords * 8 || msg.flags != HSIPC_MSG_SHARED) return "a partial message was published";
+        for (size_t i = 0; i < kMessageWords; i++) {
+            if (words[i] != kPattern + i) return "a published message arrived with wrong content";
+        }
+        if (hsipc_release(r, msg.off) != HSIPC_OK) return "a subscriber could not release its reference";
+        if (hsipc_poll(subscribers[s], &msg, 0) != HSIPC_EAGAIN) return "a subscriber got the message twice";
+    }
+    int rc = hsipc_reap(r);
+    if (rc < 0) return std::string("reap: ") + hsipc_strerror(rc);
+    if (free_buffers(r) != all_buffers) {
+        return "after one reap " + std::to_string(all_buffers - free_buffers(r)) + " buffers are still out";
+    }
+    hsipc_id topic;
+    hsipc_off off;
+    uint32_t delivered = 0;
+    if (hsipc_topic_open(r, "t", &topic) || hsipc_alloc(r, 8, &off) ||
+        hsipc_publish(control, topic, off, 8, &delivered, nullptr)) {
+        return "publishing after the kill failed";
+    }
+    if (delivered != 3) return "a publish after the kill reached " + std::to_string(delivered) + " subscribers, not 3";
+    for (int s = 0; s < 3; s++) {
+        if (hsipc_poll(subscribers[s], &msg, 0) != HSIPC_OK || hsipc_release(r, msg.off) != HSIPC_OK) {
+            return "a subscriber stopped receiving";
+        }
+    }
+    return free_buffers(r) == all_buffers ? "" : "the last release did not return the shared buffer";
 }
 
 // A receiver waiting on its own thread for the duration of one kill, asleep
@@ -338,9 +421,12 @@ Figures kill_everywhere(Op op) {
     ScopedName name("crash-points");
     hsipc_config cfg = hsipc_test::small_config(16, 4, 8, 8);
     hsipc_region* r;
-    hsipc_endpoint *rx, *control, *sleeper;
+    hsipc_endpoint *rx, *control, *sleeper, *subscribers[3];
     if (hsipc_attach(name.c_str(), &cfg, &r) || hsipc_endpoint_open(r, "rx", &rx) ||
-        hsipc_endpoint_open(r, "control", &control) || hsipc_endpoint_open(r, "sleeper", &sleeper)) {
+        hsipc_endpoint_open(r, "control", &control) || hsipc_endpoint_open(r, "sleeper", &sleeper) ||
+        hsipc_endpoint_open(r, "s0", &subscribers[0]) || hsipc_endpoint_open(r, "s1", &subscribers[1]) ||
+        hsipc_endpoint_open(r, "s2", &subscribers[2]) || hsipc_subscribe(subscribers[0], "t") ||
+        hsipc_subscribe(subscribers[1], "t") || hsipc_subscribe(subscribers[2], "t")) {
         ADD_FAILURE() << "setup";
         return f;
     }
@@ -362,6 +448,7 @@ Figures kill_everywhere(Op op) {
         kill_child(pid);
         *problem = asleep ? asleep->finish() : "";
         if (problem->empty() && op == Op::kCreate) *problem = check_created(name.c_str());
+        if (problem->empty() && topic_op(op)) *problem = check_topic_after_kill(r, subscribers, control, all_buffers);
         if (problem->empty()) *problem = check_after_kill(r, rx, control, all_buffers);
         return done;
     };
@@ -402,7 +489,9 @@ TEST_P(CrashPoints, KilledAtEveryInstructionCostsNothing) {
 
 INSTANTIATE_TEST_SUITE_P(Operations, CrashPoints,
                          ::testing::Values(Op::kCreate, Op::kAttach, Op::kEndpointOpen, Op::kAlloc, Op::kSend,
-                                           Op::kSendToSleeper, Op::kSendToArmed, Op::kPoll, Op::kRelease),
+                                           Op::kSendToSleeper, Op::kSendToArmed, Op::kPoll, Op::kRelease,
+                                           Op::kPublish, Op::kPollShared, Op::kReleaseShared, Op::kSubscribe,
+                                           Op::kUnsubscribe),
                          [](const ::testing::TestParamInfo<Op>& info) {
                              std::string n = op_name(info.param);
                              return n.substr(6);  // without "hsipc_"
