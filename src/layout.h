@@ -197,16 +197,22 @@ constexpr uint32_t queued_sender_slot(uint64_t w) { return owner_index(w) & ((1u
 constexpr uint32_t queued_sender_gen(uint64_t w) { return owner_index(w) >> kQueuedSlotBits; }
 static_assert(kMaxEndpoints <= (1u << kQueuedSlotBits), "every process slot fits a queued word");
 
-// ---- Endpoint ids -----------------------------------------------------------
-// id = gen << index_bits | (index + 1), where index_bits is just wide enough
-// for max_endpoints (Layout::id_index_bits), so small tables leave more bits
-// to the gen. Never 0. A closed endpoint's id goes stale because its slot's
-// gen changes; a slot whose gen has no value left retires instead of
-// wrapping, so no id is ever valid twice in the life of a region.
+// ---- Endpoint and topic ids ---------------------------------------------------
+// Endpoint id = gen << index_bits | (index + 1), where index_bits is just
+// wide enough for max_endpoints (Layout::id_index_bits), so small tables
+// leave more bits to the gen; bit 31 is never set. Never 0. A closed
+// endpoint's id goes stale because its slot's gen changes; a slot whose gen
+// has no value left retires instead of wrapping, so no id is ever valid
+// twice in the life of a region.
+// Topic id = kTopicIdBit | (index + 1): topics are never removed, so an id
+// needs no gen, and bit 31 keeps the two spaces apart (a topic id passed as
+// a destination, or an endpoint id as a topic, is refused, never misread).
+constexpr hsipc_id kTopicIdBit = 1u << 31;
 constexpr uint32_t id_index_bits_for(uint32_t max_endpoints) {
     return max_endpoints == 0 ? 1 : 32 - uint32_t(__builtin_clz(max_endpoints));
 }
-constexpr uint32_t endpoint_gen_max(uint32_t index_bits) { return (1u << (32 - index_bits)) - 1; }
+constexpr uint32_t endpoint_gen_max(uint32_t index_bits) { return (1u << (31 - index_bits)) - 1; }
+static_assert(id_index_bits_for(kMaxEndpoints) < 31, "an endpoint id leaves gen bits below kTopicIdBit");
 constexpr hsipc_id make_endpoint_id(uint32_t index_bits, uint32_t index, uint32_t gen) {
     return (gen << index_bits) | (index + 1);
 }

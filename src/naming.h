@@ -34,7 +34,7 @@ inline bool endpoint_id_decode(const Region& r, hsipc_id id, uint32_t* index, ui
     if (slot_plus_one == 0 || slot_plus_one > r.max_endpoints()) return false;
     *index = slot_plus_one - 1;
     *gen = id >> bits;
-    return *gen != 0;
+    return *gen != 0 && *gen <= endpoint_gen_max(bits);  // a topic id's bit 31 is beyond every gen
 }
 
 inline hsipc_id endpoint_id(const Region& r, uint32_t index, uint32_t gen) {

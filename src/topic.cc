@@ -10,11 +10,6 @@
 namespace hsipc {
 namespace {
 
-// Topic ids have the endpoint ids' shape, with the topic table's index
-// bits and a gen that is always 1: topics are never closed, so an id is
-// never reused.
-constexpr uint32_t kTopicGen = 1;
-
 bool topic_name_matches(const TopicSlot& t, const char* name, size_t len) {
     // The stored name may be scribbled: compare bytes, never trust a NUL.
     return std::memcmp(t.name, name, len) == 0 && t.name[len] == '\0';
@@ -58,10 +53,9 @@ bool endpoint_still_ours(const Endpoint& ep) { return subscriber_open(*ep.region
 }  // namespace
 
 bool topic_id_decode(const Region& r, hsipc_id topic, uint32_t* index) {
-    if (r.max_topics() == 0) return false;
-    const uint32_t bits = id_index_bits_for(r.max_topics());
-    const uint32_t slot_plus_one = topic & ((1u << bits) - 1);
-    if (slot_plus_one == 0 || slot_plus_one > r.max_topics() || (topic >> bits) != kTopicGen) return false;
+    if ((topic & kTopicIdBit) == 0) return false;
+    const uint32_t slot_plus_one = topic & ~kTopicIdBit;
+    if (slot_plus_one == 0 || slot_plus_one > r.max_topics()) return false;
     *index = slot_plus_one - 1;
     return r.topic_slot(*index).state.load(std::memory_order_acquire) == kTopicOpen;
 }
@@ -73,7 +67,7 @@ int topic_open(Region& r, const char* name, hsipc_id* out) {
     if (lock.status() != HSIPC_OK) return lock.status();
     const int t = find_or_create_locked(r, name);
     if (t < 0) return HSIPC_ENOMEM;
-    *out = make_endpoint_id(id_index_bits_for(r.max_topics()), uint32_t(t), kTopicGen);
+    *out = kTopicIdBit | (uint32_t(t) + 1);
     return HSIPC_OK;
 }
 

@@ -68,7 +68,12 @@ TEST(Layout, EndpointIdsAreNeverZeroAndCarryGen) {
         EXPECT_EQ(endpoint_gen_max(bits), a >> bits);
         EXPECT_NE(make_endpoint_id(bits, 3, 1), make_endpoint_id(bits, 3, 2));
     }
-    EXPECT_EQ((1u << 25) - 1, endpoint_gen_max(7));
+    EXPECT_EQ((1u << 24) - 1, endpoint_gen_max(7));
+    for (uint32_t max : {1u, 64u, kMaxEndpoints}) {
+        const uint32_t bits = id_index_bits_for(max);
+        EXPECT_EQ(0u, make_endpoint_id(bits, max - 1, endpoint_gen_max(bits)) & kTopicIdBit)
+            << "bit 31 marks topic ids; no endpoint id may have it";
+    }
 }
 
 TEST(Layout, SectionsAreOrderedAlignedAndInside) {

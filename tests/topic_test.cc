@@ -63,6 +63,39 @@ TEST_F(Topics, OpenFindsTheSameTopicByName) {
     EXPECT_STATUS(HSIPC_EINVAL, hsipc_topic_open(r_, "x", nullptr));
 }
 
+// Both kinds of id are hsipc_id values; the header promises a topic id is
+// never an endpoint's, so neither can be taken for the other by mistake:
+// a send to a topic id is refused as to a closed endpoint, a publish to an
+// endpoint id as a bad topic, and nothing moves.
+TEST_F(Topics, TopicIdsAreNeverEndpointIds) {
+    std::set<hsipc_id> endpoints = {hsipc_endpoint_id(pub_)};
+    for (auto* s : sub_) endpoints.insert(hsipc_endpoint_id(s));
+    std::set<hsipc_id> topics = {topic_};
+    for (int t = 0; t < 8; t++) {
+        hsipc_id id;
+        ASSERT_OK(hsipc_topic_open(r_, ("t" + std::to_string(t)).c_str(), &id));
+        topics.insert(id);
+    }
+    // Endpoint slots reopened many times (each reopening a new gen).
+    for (int i = 0; i < 300; i++) {
+        hsipc_endpoint* ep;
+        ASSERT_OK(hsipc_endpoint_open(r_, "churn", &ep));
+        endpoints.insert(hsipc_endpoint_id(ep));
+        ASSERT_OK(hsipc_endpoint_close(ep));
+    }
+    for (hsipc_id t : topics) EXPECT_EQ(0u, endpoints.count(t)) << std::hex << t;
+
+    hsipc_off off = filled(7);
+    uint32_t delivered = 99;
+    EXPECT_STATUS(HSIPC_EPEER, hsipc_send_offset(pub_, topic_, off, 64));
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_publish(pub_, hsipc_endpoint_id(sub_[0]), off, 64, &delivered, nullptr));
+    EXPECT_EQ(99u, delivered);
+    hsipc_msg msg;
+    for (auto* s : sub_) EXPECT_STATUS(HSIPC_EAGAIN, hsipc_poll(s, &msg, 0));
+    ASSERT_OK(hsipc_release(r_, off));
+    EXPECT_EQ(all_free_, hsipc_test::count_free_buffers(r_, 64));
+}
+
 TEST_F(Topics, EverySubscriberReadsTheSameBytesInPlace) {
     uint32_t delivered = 99, skipped = 99;
     ASSERT_OK(publish(0x1111, &delivered, &skipped));
