@@ -34,8 +34,9 @@ u128 region_size(const hsipc_config& c, uint32_t inbox_capacity) {
     u128 slots = c.max_endpoints < 64 ? 64 : c.max_endpoints;
     u128 buffers = 0;
     for (uint32_t p = 0; p < c.pool_count; p++) buffers += c.pools[p].buffer_count;
-    // Topics: the table, the subscriber lists, a share record per buffer.
-    const u128 topics = hsipc::kDefaultTopics, subscribers = hsipc::kDefaultSubscribers;
+    // Topics: the table, the subscriber lists, a share record per buffer
+    // (no lists or records where there are no topics).
+    const u128 topics = c.max_topics, subscribers = c.max_topics == 0 ? 0 : c.max_subscribers;
     u128 at = 4096 + slots * 64 + u128(c.max_endpoints) * 256 +
               u128(c.max_endpoints) * round_up(u128(inbox_capacity) * 8, 64) + buffers * 64 + topics * 128 +
               round_up(topics * subscribers * 4, 64) + buffers * subscribers * 8;
@@ -72,15 +73,17 @@ std::string broken_limit(const hsipc_config& c) {
     if (c.mode > 0777 || (c.mode & 0600) != 0600) return "mode";
     if (c.max_buffers_per_process > buffers) return "max_buffers_per_process";
     if (c.spin_ns < 0 || c.spin_ns > 1000000000) return "spin_ns";
+    if (c.max_topics > 4096) return "max_topics";
+    if (c.max_subscribers < 1 || c.max_subscribers > 64) return "max_subscribers";
     if (region_size(c, round_up_pow2(c.inbox_capacity)) > (u128(1) << 40)) return "region size";
     return "";
 }
 
 std::string to_text(const hsipc_config& c) {
     std::string t = fuzz::format("max_endpoints = %u\ninbox_capacity = %u\nmode = 0%o\nmax_buffers_per_process = %u\n"
-                                 "spin_ns = %lld\n",
+                                 "spin_ns = %lld\nmax_topics = %u\nmax_subscribers = %u\n",
                                  c.max_endpoints, c.inbox_capacity, c.mode, c.max_buffers_per_process,
-                                 static_cast<long long>(c.spin_ns));
+                                 static_cast<long long>(c.spin_ns), c.max_topics, c.max_subscribers);
     for (uint32_t p = 0; p < c.pool_count && p < HSIPC_MAX_POOLS; p++) {
         t += fuzz::format("pool = %llu x %u\n", static_cast<unsigned long long>(c.pools[p].buffer_size),
                           c.pools[p].buffer_count);
@@ -98,6 +101,8 @@ void check_stored(const hsipc_config& c, const hsipc::StoredConfig& s) {
     FUZZ_CHECK(s.mode == c.mode, "mode");
     FUZZ_CHECK(s.max_buffers_per_process == c.max_buffers_per_process, "max_buffers_per_process");
     FUZZ_CHECK(s.spin_ns == c.spin_ns, "spin_ns");
+    FUZZ_CHECK(s.max_topics == c.max_topics, "max_topics");
+    FUZZ_CHECK(s.max_subscribers == c.max_subscribers, "max_subscribers");
     for (uint32_t p = 0; p < HSIPC_MAX_POOLS; p++) {
         const hsipc::StoredPool& sp = s.pools[p];
         if (p < c.pool_count) {
@@ -171,6 +176,9 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
         text("overflow", "pool = 18446744073709551615G x 1\ninbox_capacity = 4294967296\n");
         text("quota", "max_buffers_per_process = 4360\n");
         text("spin", "spin_ns = 0\nspin_ns = 20us\nspin_ns = 1s\nspin_ns = 1001ms\nspin_ns = 9223372036854775807\n");
+        text("topics", "max_topics = 0\nmax_subscribers = 64\nmax_topics = 4096\nmax_subscribers = 65\n");
+        text("no_topics", "max_topics = 0\npool = 64 x 8\n");
+        text("topics_at_limits", "max_topics = 4096\nmax_subscribers = 64\npool = 1G x 1\npool = 2G x 1\n");
         std::exit(0);
     }
     return 0;

@@ -73,6 +73,8 @@ typedef struct hsipc_pool_config {
  *                   the creator can always reattach
  *   max_buffers_per_process  0 (no limit) or 1 .. the number of buffers
  *   spin_ns         0 .. 1000000000 (1 s)
+ *   max_topics      0 (no topics) .. 4096
+ *   max_subscribers 1 .. 64
  *   the whole region at most 1 TiB.
  *
  * Fields are only ever appended. A program built against an older header
@@ -80,8 +82,8 @@ typedef struct hsipc_pool_config {
  * was built with (symbol versions pick the right one), and the functions
  * that take a hsipc_config accept any size the struct has had, read and
  * write only that many bytes, and treat the fields past it as their
- * defaults. Sizes so far: 152 (up to max_buffers_per_process), 160 (with
- * spin_ns).
+ * defaults. Sizes so far: 152 (up to max_buffers_per_process), 168 (with
+ * spin_ns, max_topics and max_subscribers).
  */
 typedef struct hsipc_config {
     uint32_t struct_size;    /* sizeof(hsipc_config); set by hsipc_config_init */
@@ -96,6 +98,10 @@ typedef struct hsipc_config {
     int64_t spin_ns; /* how long a waiting poll on an endpoint of this region spins before
                         it sleeps, unless hsipc_endpoint_set_spin says otherwise;
                         default 50000 (50 us), 0 sleeps at once */
+    uint32_t max_topics;      /* topics the region can hold; default 64, 0 for none */
+    uint32_t max_subscribers; /* subscribers per topic; default 16. Every buffer carries
+                                 max_subscribers 8-byte reference words where
+                                 max_topics > 0 */
 } hsipc_config;
 
 typedef struct hsipc_msg {
@@ -156,7 +162,7 @@ HSIPC_API void hsipc_config_init(hsipc_config *cfg) HSIPC_NOEXCEPT;
  * lines of `key = value`; `#` starts a comment. Keys: max_endpoints,
  * inbox_capacity, mode (octal), max_buffers_per_process, spin_ns
  * (nanoseconds, or in the unit ns, us, ms or s written right after the
- * number), and `pool = SIZE x COUNT` once per pool (SIZE may end in K, M
+ * number), max_topics, max_subscribers, and `pool = SIZE x COUNT` once per pool (SIZE may end in K, M
  * or G). Keys absent from the file keep cfg's values; pool lines, where
  * present, replace the whole pool list. The merged result is validated as
  * hsipc_attach would. A key for a field past cfg->struct_size (a caller

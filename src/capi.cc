@@ -66,7 +66,8 @@ void config_init_HSIPC_0(hsipc_config* cfg) noexcept {
     if (cfg) hsipc::config_defaults_sized(cfg, hsipc::kConfigSizeBeforeSpin);
 }
 
-// HSIPC_0.1, the default: the whole struct of this header, with spin_ns.
+// HSIPC_0.1, the default: the whole struct of this header, with spin_ns and
+// the topic limits.
 HSIPC_SYMVER("hsipc_config_init@@HSIPC_0.1")
 HSIPC_API void config_init_HSIPC_0_1(hsipc_config* cfg) noexcept __asm__("_hsipc_config_init_HSIPC_0_1");
 void config_init_HSIPC_0_1(hsipc_config* cfg) noexcept {

@@ -164,6 +164,10 @@ int config_apply_text(const std::string& text, hsipc_config* cfg) {
             cfg->mode = uint32_t(mode);
         } else if (key == "max_buffers_per_process") {
             if (!parse_u32(value, &cfg->max_buffers_per_process)) return HSIPC_EINVAL;
+        } else if (key == "max_topics") {
+            if (!parse_u32(value, &cfg->max_topics)) return HSIPC_EINVAL;
+        } else if (key == "max_subscribers") {
+            if (!parse_u32(value, &cfg->max_subscribers)) return HSIPC_EINVAL;
         } else if (key == "spin_ns") {
             if (!parse_duration_ns(value, &cfg->spin_ns)) return HSIPC_EINVAL;
         } else if (key == "pool") {
@@ -191,6 +195,8 @@ void config_defaults(hsipc_config* cfg) {
     cfg->pools[2] = {4 * 1024 * 1024, 8, 0};
     cfg->mode = 0600;
     cfg->spin_ns = kDefaultSpinNs;
+    cfg->max_topics = kDefaultTopics;
+    cfg->max_subscribers = kDefaultSubscribers;
 }
 
 bool config_size_known(uint32_t size) {
@@ -248,6 +254,8 @@ int config_to_stored(const hsipc_config& cfg, StoredConfig* out) {
     if (buffers > kMaxTotalBuffers) return HSIPC_EINVAL;
     if (cfg.max_buffers_per_process > buffers) return HSIPC_EINVAL;
     if (cfg.spin_ns < 0 || cfg.spin_ns > kMaxSpinNs) return HSIPC_EINVAL;
+    if (cfg.max_topics > kMaxTopics) return HSIPC_EINVAL;
+    if (cfg.max_subscribers < 1 || cfg.max_subscribers > kMaxSubscribers) return HSIPC_EINVAL;
     s.max_buffers_per_process = cfg.max_buffers_per_process;
     s.spin_ns = cfg.spin_ns;
     s.max_endpoints = cfg.max_endpoints;
@@ -255,8 +263,8 @@ int config_to_stored(const hsipc_config& cfg, StoredConfig* out) {
     s.pool_count = cfg.pool_count;
     s.process_slots = process_slots_for(cfg.max_endpoints);
     s.mode = cfg.mode;
-    s.max_topics = kDefaultTopics;
-    s.max_subscribers = kDefaultSubscribers;
+    s.max_topics = cfg.max_topics;
+    s.max_subscribers = cfg.max_subscribers;
     Layout layout;
     if (!compute_layout(s, &layout)) return HSIPC_EINVAL;
     *out = s;
@@ -275,6 +283,8 @@ void config_from_stored(const StoredConfig& stored, hsipc_config* out) {
     c.mode = stored.mode;
     c.max_buffers_per_process = stored.max_buffers_per_process;
     c.spin_ns = stored.spin_ns;
+    c.max_topics = stored.max_topics;
+    c.max_subscribers = stored.max_subscribers;
     *out = c;
 }
 

@@ -27,6 +27,7 @@ void config_defaults(hsipc_config* cfg);
 // writes it (capi.cc, hsipc.map, cmake/debian/symbols).
 constexpr uint32_t kConfigSizeBeforeSpin = offsetof(hsipc_config, spin_ns);  // 0.1.0 development: 152
 constexpr uint32_t kConfigSizes[] = {kConfigSizeBeforeSpin, sizeof(hsipc_config)};
+static_assert(sizeof(hsipc_config) == 168, "the size with spin_ns and the topic limits");
 static_assert(kConfigSizeBeforeSpin == 152, "the first size callers were built with");
 
 bool config_size_known(uint32_t size);

@@ -7,9 +7,10 @@
  * a program was linked with, then checks: that version writes exactly the
  * old size; hsipc_attach, hsipc_config_load and hsipc_region_config accept
  * the old struct_size and never touch a byte past it (canaries follow every
- * struct); a region created with it gets the default spin_ns; struct sizes
- * the struct never had are refused; and a program of today's header
- * (hsipc_config_init@@HSIPC_0.1) gets and sets spin_ns.
+ * struct); a region created with it gets the default spin_ns and topic
+ * limits; struct sizes the struct never had are refused; and a program of
+ * today's header (hsipc_config_init@@HSIPC_0.1) gets and sets spin_ns,
+ * max_topics and max_subscribers.
  *
  * Built twice: against the shared library, where the dynamic linker picks
  * the versions (also looked up with dlvsym and dlsym, as ctypes does), and
@@ -46,7 +47,7 @@ typedef struct config_0_1_0_dev {
 
 _Static_assert(sizeof(config_0_1_0_dev) == 152, "the old struct");
 _Static_assert(offsetof(hsipc_config, spin_ns) == sizeof(config_0_1_0_dev), "spin_ns is appended");
-_Static_assert(sizeof(hsipc_config) == 160, "the current struct");
+_Static_assert(sizeof(hsipc_config) == 168, "the current struct");
 
 /* What the old program calls hsipc_config_init: the version it was linked
  * with, bound by name so this program links it as the old one did. */
@@ -158,6 +159,7 @@ static void test_old_attach(const char *name) {
     CHECK_STATUS(HSIPC_OK, hsipc_region_config(r, &now.cfg));
     CHECK(now.cfg.struct_size == sizeof(hsipc_config));
     CHECK(now.cfg.spin_ns == 50000);
+    CHECK(now.cfg.max_topics == 64 && now.cfg.max_subscribers == 16);
     CHECK(now.cfg.max_endpoints == 4);
     CHECK(canary_intact(now.canary));
 
@@ -222,7 +224,7 @@ static void test_old_load(void) {
 /* A size the struct never had is refused by every function, which then
  * writes nothing. */
 static void test_unknown_sizes(const char *name) {
-    static const uint32_t sizes[] = {0, 4, 148, 156, 168, 0xFFFFFFFFu};
+    static const uint32_t sizes[] = {0, 4, 148, 156, 160, 164, 176, 0xFFFFFFFFu};
     hsipc_region *r = NULL;
     hsipc_config c;
     hsipc_config_init(&c);
@@ -248,14 +250,15 @@ static void test_unknown_sizes(const char *name) {
     }
 }
 
-/* Today's callers: the default version writes spin_ns, and a region keeps
- * what they set. */
+/* Today's callers: the default version writes spin_ns and the topic
+ * limits, and a region keeps what they set. */
 static void test_new_caller(const char *name) {
     struct new_with_canary n;
     memset(&n, CANARY, sizeof n);
     hsipc_config_init(&n.cfg);
-    CHECK(n.cfg.struct_size == 160);
+    CHECK(n.cfg.struct_size == 168);
     CHECK(n.cfg.spin_ns == 50000);
+    CHECK(n.cfg.max_topics == 64 && n.cfg.max_subscribers == 16);
     CHECK(canary_intact(n.canary));
     n.cfg.max_endpoints = 4;
     n.cfg.pool_count = 1;
@@ -267,6 +270,12 @@ static void test_new_caller(const char *name) {
     n.cfg.spin_ns = 1000000001;
     CHECK_STATUS(HSIPC_EINVAL, hsipc_attach(name, &n.cfg, &r));
     n.cfg.spin_ns = 0;
+    n.cfg.max_subscribers = 65;
+    CHECK_STATUS(HSIPC_EINVAL, hsipc_attach(name, &n.cfg, &r));
+    n.cfg.max_subscribers = 3;
+    n.cfg.max_topics = 4097;
+    CHECK_STATUS(HSIPC_EINVAL, hsipc_attach(name, &n.cfg, &r));
+    n.cfg.max_topics = 2;
     CHECK_STATUS(HSIPC_OK, hsipc_attach(name, &n.cfg, &r));
     if (!r) return;
     hsipc_config got;
@@ -274,6 +283,7 @@ static void test_new_caller(const char *name) {
     got.spin_ns = 12345;
     CHECK_STATUS(HSIPC_OK, hsipc_region_config(r, &got));
     CHECK(got.spin_ns == 0);
+    CHECK(got.max_topics == 2 && got.max_subscribers == 3);
     CHECK(got.max_endpoints == 4);
     /* An old caller's view of the same region. */
     struct old_with_canary o;
@@ -314,7 +324,7 @@ static void test_dynamic_lookup(void) {
     struct new_with_canary n;
     memset(&n, CANARY, sizeof n);
     v01(&n.cfg);
-    CHECK(n.cfg.struct_size == 160 && n.cfg.spin_ns == 50000);
+    CHECK(n.cfg.struct_size == 168 && n.cfg.spin_ns == 50000 && n.cfg.max_subscribers == 16);
     CHECK(canary_intact(n.canary));
 }
 #endif

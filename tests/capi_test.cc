@@ -222,7 +222,7 @@ TEST(CApiLayout, PoolConfig) {
 }
 
 TEST(CApiLayout, Config) {
-    EXPECT_EQ(160u, sizeof(hsipc_config));
+    EXPECT_EQ(168u, sizeof(hsipc_config));
     EXPECT_EQ(0u, offsetof(hsipc_config, struct_size));
     EXPECT_EQ(4u, offsetof(hsipc_config, max_endpoints));
     EXPECT_EQ(8u, offsetof(hsipc_config, inbox_capacity));
@@ -232,12 +232,16 @@ TEST(CApiLayout, Config) {
     EXPECT_EQ(148u, offsetof(hsipc_config, max_buffers_per_process));
     EXPECT_EQ(152u, offsetof(hsipc_config, spin_ns));  // 152: the size before it, which old callers pass
     EXPECT_EQ(8u, sizeof(hsipc_config::spin_ns));
+    EXPECT_EQ(160u, offsetof(hsipc_config, max_topics));
+    EXPECT_EQ(164u, offsetof(hsipc_config, max_subscribers));
     EXPECT_EQ(128u, sizeof(hsipc_config::pools));
     EXPECT_EQ(4u, sizeof(hsipc_config::mode));
     EXPECT_EQ(8u, alignof(hsipc_config));
     hsipc_config c;
     hsipc_config_init(&c);
-    EXPECT_EQ(160u, c.struct_size);
+    EXPECT_EQ(168u, c.struct_size);
+    EXPECT_EQ(64u, c.max_topics);
+    EXPECT_EQ(16u, c.max_subscribers);
 }
 
 TEST(CApiLayout, Msg) {

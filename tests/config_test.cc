@@ -108,6 +108,8 @@ void expect_defaults(const hsipc_config& c) {
     EXPECT_EQ(0600u, c.mode);
     EXPECT_EQ(0u, c.max_buffers_per_process);
     EXPECT_EQ(50000, c.spin_ns);
+    EXPECT_EQ(64u, c.max_topics);
+    EXPECT_EQ(16u, c.max_subscribers);
 }
 
 // A valid configuration that differs from the defaults in every field, so
@@ -122,6 +124,8 @@ hsipc_config nondefault_config() {
     c.pool_count = 6;
     for (uint32_t p = 0; p < 6; p++) c.pools[p] = {128u << p, 3 + p, 0};
     c.spin_ns = 1234;
+    c.max_topics = 5;
+    c.max_subscribers = 3;
     return c;
 }
 
@@ -409,6 +413,11 @@ const BadFile kBadFiles[] = {
     {"spin_ns empty", "max_endpoints = 9\nspin_ns =\n"},
     {"spin_ns overflowing int64", "max_endpoints = 9\nspin_ns = 9223372036854775808\n"},
     {"spin_ns overflowing in seconds", "max_endpoints = 9\nspin_ns = 9223372037s\n"},
+    {"max_topics 4097", "max_endpoints = 9\nmax_topics = 4097\n"},
+    {"max_topics negative", "max_endpoints = 9\nmax_topics = -1\n"},
+    {"max_subscribers 0", "max_endpoints = 9\nmax_subscribers = 0\n"},
+    {"max_subscribers 65", "max_endpoints = 9\nmax_subscribers = 65\n"},
+    {"max_subscribers with a unit", "max_endpoints = 9\nmax_subscribers = 8K\n"},
 };
 
 // GoogleTest prints a parameter with this rather than as raw bytes.
@@ -795,6 +804,113 @@ TEST(ConfigSpin, ScribbledSpinIsCorrupt) {
     EXPECT_STATUS(HSIPC_ECORRUPT, hsipc_attach(name.c_str(), &c, &r));
 }
 
+// ---- Topic limits ---------------------------------------------------------------------
+
+TEST(ConfigTopics, FileRoundTripIntoTheRegion) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    hsipc_config c = hsipc_test::small_config();
+    ASSERT_OK(hsipc_config_load(&c, dir.write("t.conf", "max_topics = 3\nmax_subscribers = 2\n").c_str()));
+    EXPECT_EQ(3u, c.max_topics);
+    EXPECT_EQ(2u, c.max_subscribers);
+    ScopedName name("cfgtopics");
+    hsipc_region* r = nullptr;
+    ASSERT_OK(hsipc_attach(name.c_str(), &c, &r));
+    hsipc_config got;
+    hsipc_config_init(&got);
+    ASSERT_OK(hsipc_region_config(r, &got));
+    EXPECT_EQ(3u, got.max_topics);
+    EXPECT_EQ(2u, got.max_subscribers);
+
+    // The limits are the ones the region enforces.
+    hsipc_id t;
+    for (const char* topic : {"a", "b", "c"}) ASSERT_OK(hsipc_topic_open(r, topic, &t));
+    EXPECT_STATUS(HSIPC_ENOMEM, hsipc_topic_open(r, "d", &t));
+    hsipc_endpoint* eps[3];
+    for (int i = 0; i < 3; i++) ASSERT_OK(hsipc_endpoint_open(r, ("e" + std::to_string(i)).c_str(), &eps[i]));
+    ASSERT_OK(hsipc_subscribe(eps[0], "a"));
+    ASSERT_OK(hsipc_subscribe(eps[1], "a"));
+    EXPECT_STATUS(HSIPC_ENOMEM, hsipc_subscribe(eps[2], "a"));
+    EXPECT_OK(hsipc_detach(r));
+}
+
+TEST(ConfigTopics, AttachChecksTheLimits) {
+    ScopedName name("cfgtopiclim");
+    hsipc_region* r = nullptr;
+    struct Limits {
+        uint32_t topics, subscribers;
+    };
+    for (Limits bad : {Limits{4097, 16}, Limits{UINT32_MAX, 16}, Limits{64, 0}, Limits{64, 65}, Limits{0, 0}}) {
+        hsipc_config c = hsipc_test::small_config();
+        c.max_topics = bad.topics;
+        c.max_subscribers = bad.subscribers;
+        EXPECT_STATUS(HSIPC_EINVAL, hsipc_attach(name.c_str(), &c, &r)) << bad.topics << " x " << bad.subscribers;
+        EXPECT_FALSE(exists(name.path()));
+    }
+    for (Limits good : {Limits{0, 1}, Limits{4096, 64}, Limits{1, 1}}) {
+        hsipc_config c = hsipc_test::small_config();
+        c.max_topics = good.topics;
+        c.max_subscribers = good.subscribers;
+        ASSERT_OK(hsipc_attach(name.c_str(), &c, &r)) << good.topics << " x " << good.subscribers;
+        hsipc_config got;
+        hsipc_config_init(&got);
+        ASSERT_OK(hsipc_region_config(r, &got));
+        EXPECT_EQ(good.topics, got.max_topics);
+        EXPECT_EQ(good.subscribers, got.max_subscribers);
+        EXPECT_OK(hsipc_detach(r));
+        EXPECT_OK(hsipc_unlink(name.c_str()));
+    }
+}
+
+// No topics: no topic table, no lists, no share records; the topic calls
+// say there is no room, and point-to-point works as before.
+TEST(ConfigTopics, NoTopicsCostsNoMemory) {
+    hsipc_config with = hsipc_test::small_config();
+    hsipc_config without = with;
+    without.max_topics = 0;
+    hsipc::StoredConfig s_with, s_without;
+    ASSERT_OK(hsipc::config_to_stored(with, &s_with));
+    ASSERT_OK(hsipc::config_to_stored(without, &s_without));
+    hsipc::Layout l_with, l_without;
+    ASSERT_TRUE(hsipc::compute_layout(s_with, &l_with));
+    ASSERT_TRUE(hsipc::compute_layout(s_without, &l_without));
+    uint64_t buffers = 0;
+    for (uint32_t p = 0; p < with.pool_count; p++) buffers += with.pools[p].buffer_count;
+    EXPECT_GE(l_with.total_size - l_without.total_size, buffers * with.max_subscribers * 8)
+        << "every buffer's share record goes";
+
+    ScopedName name("cfgnotopics");
+    hsipc_region* r = nullptr;
+    ASSERT_OK(hsipc_attach(name.c_str(), &without, &r));
+    hsipc_id t;
+    hsipc_endpoint* ep = nullptr;
+    EXPECT_STATUS(HSIPC_ENOMEM, hsipc_topic_open(r, "t", &t));
+    ASSERT_OK(hsipc_endpoint_open(r, "e", &ep));
+    EXPECT_STATUS(HSIPC_ENOMEM, hsipc_subscribe(ep, "t"));
+    hsipc_off off;
+    hsipc_msg msg;
+    ASSERT_OK(hsipc_alloc(r, 8, &off));
+    ASSERT_OK(hsipc_send_offset(ep, hsipc_endpoint_id(ep), off, 8));
+    ASSERT_OK(hsipc_poll(ep, &msg, 0));
+    EXPECT_OK(hsipc_release(r, msg.off));
+    EXPECT_OK(hsipc_detach(r));
+}
+
+TEST(ConfigTopics, ScribbledLimitsAreCorrupt) {
+    ScopedName name("cfgtopicscrib");
+    hsipc_config c = hsipc_test::small_config();
+    hsipc_region* r = nullptr;
+    ASSERT_OK(hsipc_attach(name.c_str(), &c, &r));
+    EXPECT_OK(hsipc_detach(r));
+    int fd = open(name.path().c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    const uint32_t bad = hsipc::kMaxSubscribers + 1;
+    const off_t at = off_t(offsetof(hsipc::RegionHeader, config) + offsetof(hsipc::StoredConfig, max_subscribers));
+    ASSERT_EQ(ssize_t(sizeof bad), pwrite(fd, &bad, sizeof bad, at));
+    close(fd);
+    EXPECT_STATUS(HSIPC_ECORRUPT, hsipc_attach(name.c_str(), &c, &r));
+}
+
 // ---- Older callers' struct sizes (the ABI; also tests/abi_compat_test.c) ----------------
 
 TEST(ConfigSizes, KnownSizes) {
@@ -802,7 +918,9 @@ TEST(ConfigSizes, KnownSizes) {
     EXPECT_EQ(152u, offsetof(hsipc_config, spin_ns));
     EXPECT_TRUE(hsipc::config_size_known(152));
     EXPECT_TRUE(hsipc::config_size_known(sizeof(hsipc_config)));
-    for (uint32_t size : {0u, 4u, 148u, 151u, 153u, 156u, 159u, 161u, 168u, 0xFFFFFFFFu}) {
+    EXPECT_EQ(168u, sizeof(hsipc_config));
+    // 160 was a development size (spin_ns alone) that never shipped.
+    for (uint32_t size : {0u, 4u, 148u, 151u, 153u, 156u, 159u, 160u, 161u, 164u, 176u, 0xFFFFFFFFu}) {
         EXPECT_FALSE(hsipc::config_size_known(size)) << size;
     }
 }
@@ -844,6 +962,8 @@ TEST(ConfigSizes, ImportFillsTheMissingFieldsWithDefaults) {
     EXPECT_EQ(sizeof(hsipc_config), full.struct_size);
     EXPECT_EQ(9u, full.max_endpoints);
     EXPECT_EQ(hsipc::kDefaultSpinNs, full.spin_ns);
+    EXPECT_EQ(hsipc::kDefaultTopics, full.max_topics);
+    EXPECT_EQ(hsipc::kDefaultSubscribers, full.max_subscribers);
     hsipc::StoredConfig s;
     EXPECT_OK(hsipc::config_to_stored(full, &s));
 
@@ -851,7 +971,7 @@ TEST(ConfigSizes, ImportFillsTheMissingFieldsWithDefaults) {
     ASSERT_OK(hsipc::config_import(&now, &full));
     EXPECT_EQ(0, std::memcmp(&now, &full, sizeof now));
 
-    for (uint32_t size : {0u, 156u, 168u}) {
+    for (uint32_t size : {0u, 156u, 160u, 176u}) {
         hsipc_config bad = nondefault_config();
         bad.struct_size = size;
         hsipc_config untouched = nondefault_config();

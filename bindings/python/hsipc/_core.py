@@ -227,7 +227,8 @@ class Config:
     C struct cannot hold.
     """
 
-    __slots__ = ("max_endpoints", "inbox_capacity", "pools", "mode", "max_buffers_per_process", "spin_ns")
+    __slots__ = ("max_endpoints", "inbox_capacity", "pools", "mode", "max_buffers_per_process", "spin_ns",
+                 "max_topics", "max_subscribers")
 
     max_endpoints: int
     inbox_capacity: int
@@ -235,10 +236,13 @@ class Config:
     mode: int
     max_buffers_per_process: int
     spin_ns: int
+    max_topics: int
+    max_subscribers: int
 
     def __init__(self, *, max_endpoints: Optional[int] = None, inbox_capacity: Optional[int] = None,
                  pools: Optional[Iterable[Tuple[int, int]]] = None, mode: Optional[int] = None,
-                 max_buffers_per_process: Optional[int] = None, spin_ns: Optional[int] = None) -> None:
+                 max_buffers_per_process: Optional[int] = None, spin_ns: Optional[int] = None,
+                 max_topics: Optional[int] = None, max_subscribers: Optional[int] = None) -> None:
         c = _lib.hsipc_config()
         _lib_.hsipc_config_init(byref(c))
         self._set_from(c)
@@ -254,6 +258,10 @@ class Config:
             self.max_buffers_per_process = max_buffers_per_process
         if spin_ns is not None:
             self.spin_ns = spin_ns
+        if max_topics is not None:
+            self.max_topics = max_topics
+        if max_subscribers is not None:
+            self.max_subscribers = max_subscribers
 
     def _set_from(self, c: "_lib.hsipc_config") -> None:
         self.max_endpoints = c.max_endpoints
@@ -263,6 +271,8 @@ class Config:
         self.mode = c.mode
         self.max_buffers_per_process = c.max_buffers_per_process
         self.spin_ns = c.spin_ns
+        self.max_topics = c.max_topics
+        self.max_subscribers = c.max_subscribers
 
     @classmethod
     def _from_c(cls, c: "_lib.hsipc_config") -> "Config":
@@ -278,6 +288,8 @@ class Config:
         c.mode = _uint(self.mode, _U32, "mode")
         c.max_buffers_per_process = _uint(self.max_buffers_per_process, _U32, "max_buffers_per_process")
         c.spin_ns = _uint(self.spin_ns, _I64, "spin_ns")
+        c.max_topics = _uint(self.max_topics, _U32, "max_topics")
+        c.max_subscribers = _uint(self.max_subscribers, _U32, "max_subscribers")
         pools = list(self.pools)
         if len(pools) > _lib.HSIPC_MAX_POOLS:
             raise InvalidArgument(Status.EINVAL,
@@ -315,7 +327,8 @@ class Config:
     def __repr__(self) -> str:
         return (f"Config(max_endpoints={self.max_endpoints}, inbox_capacity={self.inbox_capacity}, "
                 f"pools={[tuple(p) for p in self.pools]!r}, mode=0o{self.mode:o}, "
-                f"max_buffers_per_process={self.max_buffers_per_process}, spin_ns={self.spin_ns})")
+                f"max_buffers_per_process={self.max_buffers_per_process}, spin_ns={self.spin_ns}, "
+                f"max_topics={self.max_topics}, max_subscribers={self.max_subscribers})")
 
 
 class PoolStats(NamedTuple):
@@ -435,7 +448,8 @@ def _region_size(config: Config) -> Optional[int]:
     at += c.max_endpoints * 256                          # endpoint table
     at += c.max_endpoints * _round_up(capacity * 8, line)  # inbox rings
     buffers = sum(count for _, count in pools)
-    topics, subscribers = 64, 16                         # the library's defaults (src/config.h)
+    topics = c.max_topics
+    subscribers = c.max_subscribers if topics else 0     # no lists or records without topics
     at += buffers * 64                                   # buffer headers
     at += topics * 128                                   # topic table
     at += _round_up(topics * subscribers * 4, line)      # subscriber lists

@@ -87,6 +87,8 @@ class hsipc_config(Structure):
         ("mode", c_uint32),
         ("max_buffers_per_process", c_uint32),
         ("spin_ns", c_int64),
+        ("max_topics", c_uint32),
+        ("max_subscribers", c_uint32),
     ]
 
 

@@ -33,6 +33,7 @@ class ConfigTest(RegionTest):
         self.assertEqual(cfg.mode, 0o600)
         self.assertEqual(cfg.max_buffers_per_process, 0)
         self.assertEqual(cfg.spin_ns, 50000)
+        self.assertEqual((cfg.max_topics, cfg.max_subscribers), (64, 16))
 
     def test_omitted_fields_keep_defaults(self) -> None:
         cfg = hsipc.Config(pools=[[256, 64]], inbox_capacity=64)  # lists are fine
@@ -50,7 +51,9 @@ class ConfigTest(RegionTest):
         configs = [hsipc.Config(pools=[(256, 64)], inbox_capacity=64),
                    hsipc.Config(pools=[(1, 1)], inbox_capacity=1, max_endpoints=1),
                    hsipc.Config(pools=[(100, 33), (4097, 3), (70000, 2)], inbox_capacity=1000, max_endpoints=65),
-                   hsipc.Config(pools=[(64, 1000), (65, 7)], inbox_capacity=3, max_endpoints=200)]
+                   hsipc.Config(pools=[(64, 1000), (65, 7)], inbox_capacity=3, max_endpoints=200),
+                   hsipc.Config(pools=[(64, 100)], max_topics=0),
+                   hsipc.Config(pools=[(64, 100)], max_topics=3, max_subscribers=64)]
         for i, cfg in enumerate(configs):
             name = f"{self.name}-{i}"
             self.addCleanup(self._remove, name)
@@ -77,6 +80,18 @@ class ConfigTest(RegionTest):
             hsipc.attach(f"{self.name}-slow", hsipc.Config(spin_ns=2_000_000_000))
         with self.assertRaises(hsipc.InvalidArgument):
             hsipc.Config(spin_ns=-1)._to_c()
+
+    def test_topic_limits_round_trip(self) -> None:
+        region = self.attach(hsipc.Config(pools=[(64, 4)], max_topics=2, max_subscribers=1))
+        self.assertEqual((region.config.max_topics, region.config.max_subscribers), (2, 1))
+        region.topic("a")
+        region.topic("b")
+        with self.assertRaises(hsipc.NoMemory):
+            region.topic("c")
+        cfg = hsipc.Config.load(self.write("max_topics = 0\nmax_subscribers = 64\n"))
+        self.assertEqual((cfg.max_topics, cfg.max_subscribers), (0, 64))
+        with self.assertRaises(hsipc.InvalidArgument):
+            hsipc.Config.load(self.write("max_subscribers = 65\n"))
 
     def test_existing_region_ignores_config(self) -> None:
         first = self.attach(hsipc.Config(pools=[(64, 2)]))
