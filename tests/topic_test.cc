@@ -333,6 +333,53 @@ TEST_F(Topics, ADeadSubscribersReferencesGoAtTheReap) {
     EXPECT_EQ(all_free_, hsipc_test::count_free_buffers(r_, 64));
 }
 
+// A subscriber process detaches while it holds one shared buffer and has
+// another queued: its references go with the detach, as its own buffers
+// do, without a reap (its slot is free afterwards: no reap would find it).
+TEST_F(Topics, ADetachingSubscriberGivesItsReferencesBack) {
+    uint32_t delivered;
+    pid_t child = hsipc_test::fork_child([&]() -> int {
+        hsipc_region* cr;
+        hsipc_endpoint* ep;
+        if (hsipc_attach(name_.c_str(), nullptr, &cr) || hsipc_endpoint_open(cr, "leaving", &ep) ||
+            hsipc_subscribe(ep, "frames")) {
+            return 2;
+        }
+        hsipc_id ready;
+        if (hsipc_lookup_wait(cr, "go", 10'000'000'000, &ready)) return 3;
+        hsipc_msg msg;
+        if (hsipc_poll(ep, &msg, 10'000'000'000)) return 4;
+        if (msg.flags != HSIPC_MSG_SHARED) return 5;
+        return hsipc_detach(cr) == HSIPC_OK ? 0 : 6;  // holding msg, one more queued
+    });
+    hsipc_id leaving;
+    ASSERT_OK(hsipc_test::lookup_wait(r_, "leaving", &leaving));
+    for (int i = 0; i < 1000; i++) {
+        ASSERT_OK(publish(21, &delivered));
+        for (hsipc_endpoint* sub : sub_) {
+            hsipc_msg msg;
+            ASSERT_OK(hsipc_poll(sub, &msg, 0));
+            EXPECT_OK(hsipc_release(r_, msg.off));
+        }
+        if (delivered == 4) break;
+        usleep(10'000);
+    }
+    ASSERT_EQ(4u, delivered);
+    ASSERT_OK(publish(22, &delivered));
+    ASSERT_EQ(4u, delivered);
+    hsipc_endpoint* go;
+    ASSERT_OK(hsipc_endpoint_open(r_, "go", &go));
+    ASSERT_EQ(0, hsipc_test::wait_child(child));
+    for (hsipc_endpoint* sub : sub_) {
+        hsipc_msg msg;
+        ASSERT_OK(hsipc_poll(sub, &msg, 0));
+        EXPECT_OK(hsipc_release(r_, msg.off));
+    }
+    EXPECT_EQ(all_free_, hsipc_test::count_free_buffers(r_, 64)) << "the detached subscriber's references leaked";
+    EXPECT_EQ(0, hsipc_reap(r_));
+    EXPECT_EQ(all_free_, hsipc_test::count_free_buffers(r_, 64)) << "not even a reap finds them";
+}
+
 // A publisher dies after sharing the buffer, before delivering it to
 // anyone: the reap drops every reference and frees the buffer.
 TEST_F(Topics, APublisherKilledBeforeDeliveringLeavesNothing) {
