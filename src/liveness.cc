@@ -9,6 +9,7 @@
 #include "pool.h"
 #include "reap.h"
 #include "region_lock.h"
+#include "share.h"
 
 namespace hsipc {
 namespace {
@@ -156,6 +157,10 @@ void detach_process(Region& r) {
     // The last handle: give back what the process still holds, then the
     // slot. Were we to die half-way, the reaper would finish this.
     for (uint32_t b = 0; b < r.layout.total_buffers; b++) buffer_free_if(r, b, r.held_word);
+    // And our references to shared buffers: once the slot is free below,
+    // no reap finds a held word of ours, so one left here would leak the
+    // buffer for the region's life (the detach test in topic_test.cc).
+    share_drop_all_held(r);
     {
         RegionLock lock(r);
         ProcessSlot& s = r.process_slot(a->slot);

@@ -66,4 +66,20 @@ bool share_free_if_unreferenced(Region& r, uint32_t b, uint64_t shared) {
     return buffer_free_if(r, b, shared);
 }
 
+void share_drop_all_held(Region& r) {
+    if (r.max_topics() == 0) return;
+    for (uint32_t b = 0; b < r.layout.total_buffers; b++) {
+        // acquire: the references the publisher stored before sharing.
+        const uint64_t shared = r.buffer(b).owner.load(std::memory_order_acquire);
+        if (owner_kind(shared) != kOwnerShared) continue;
+        // Every one: a process that took the buffer through two endpoints
+        // holds two.
+        for (uint32_t i = 0; i < r.max_subscribers(); i++) {
+            if (r.share_ref(b, i).load(std::memory_order_relaxed) == r.held_word) {
+                share_drop(r, b, i, r.held_word, shared);
+            }
+        }
+    }
+}
+
 }  // namespace hsipc

@@ -44,6 +44,12 @@ bool share_drop(Region& r, uint32_t b, uint32_t i, uint64_t expected, uint64_t s
 // is held or queued. Whether it did.
 bool share_free_if_unreferenced(Region& r, uint32_t b, uint64_t shared);
 
+// Lets go every reference this process holds, freeing each buffer where
+// its reference was the last: a detaching process's share of the topics'
+// buffers, as its own buffers go with it. Its slot is free afterwards, so
+// no reap would ever find these.
+void share_drop_all_held(Region& r);
+
 // Whether this process holds a reference to buffer b (its owner word being
 // `w`, of kind shared).
 inline bool share_held_here(const Region& r, uint32_t b) { return share_find(r, b, r.held_word) >= 0; }
