@@ -2,10 +2,16 @@
 // Zero system calls per polled message: strace counts every system call of
 // a ping-pong between two processes, for few and for many round trips; the
 // count must not grow with the number of messages.
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <new>
 #include <sstream>
+#include <string>
 
 #include "test_util.h"
 
@@ -109,6 +115,90 @@ HSIPC_CHILD(stream) {
     return 0;
 }
 
+// --child=publish NAME COUNT: one process publishes COUNT 64-byte messages
+// to a topic with three subscriber processes, each spinning on
+// hsipc_poll(…, 0), checking every message and releasing it (the last
+// release frees the shared buffer). The publisher keeps at most kWindow
+// messages in flight, so that no subscriber's inbox fills (a skipped
+// message would go unchecked) and the pool never runs dry (an empty pool
+// reaps, which makes system calls); it learns how far each subscriber got
+// from counters in a shared anonymous mapping, by plain loads.
+HSIPC_CHILD(publish) {
+    if (args.size() != 2) return 100;
+    const char* name = args[0].c_str();
+    const long count = std::stol(args[1]);
+    constexpr int kSubscribers = 3;
+    // Four processes spinning on two CPUs take turns by time slices: a
+    // window too small would make most of the run waiting for a turn.
+    constexpr long kWindow = 4096;
+    hsipc_config cfg = hsipc_test::small_config(2 * kWindow, 1, 2 * kWindow, 8);
+    struct alignas(64) Progress {
+        std::atomic<long> value;
+    };
+    void* shared =
+        mmap(nullptr, sizeof(Progress) * kSubscribers, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    int subscribed[2];
+    if (shared == MAP_FAILED || pipe(subscribed) != 0) return 1;
+    Progress* consumed = new (shared) Progress[kSubscribers]();
+    hsipc_region* r;
+    hsipc_endpoint* self;
+    hsipc_id topic;
+    if (hsipc_attach(name, &cfg, &r) || hsipc_endpoint_open(r, "publisher", &self) ||
+        hsipc_topic_open(r, "ticks", &topic)) {
+        return 2;
+    }
+    pid_t subscribers[kSubscribers];
+    for (int s = 0; s < kSubscribers; s++) {
+        fflush(nullptr);
+        subscribers[s] = fork();
+        if (subscribers[s] != 0) continue;
+        hsipc_region* c;
+        hsipc_endpoint* ep;
+        const std::string me = "subscriber-" + std::to_string(s);
+        if (hsipc_attach(name, nullptr, &c) || hsipc_endpoint_open(c, me.c_str(), &ep) || hsipc_subscribe(ep, "ticks")) {
+            _exit(1);
+        }
+        if (write(subscribed[1], "s", 1) != 1) _exit(1);
+        for (long i = 0; i < count; i++) {
+            hsipc_msg msg;
+            while (hsipc_poll(ep, &msg, 0) == HSIPC_EAGAIN) {
+            }
+            if (!(msg.flags & HSIPC_MSG_SHARED) || static_cast<const long*>(msg.data)[0] != i) _exit(2);
+            if (hsipc_release(c, msg.off)) _exit(3);
+            consumed[s].value.store(i + 1, std::memory_order_release);  // done with message i
+        }
+        _exit(hsipc_detach(c) ? 4 : 0);
+    }
+    char ready[kSubscribers];
+    for (int got = 0; got < kSubscribers;) {  // a blocking read: as many calls either way
+        const ssize_t n = read(subscribed[0], ready, sizeof ready - size_t(got));
+        if (n <= 0) return 6;
+        got += int(n);
+    }
+    long slowest = 0;
+    for (long i = 0; i < count; i++) {
+        while (i - slowest >= kWindow) {
+            slowest = count;
+            // acquire: pairs with the subscribers' release (plain loads on x86).
+            for (int s = 0; s < kSubscribers; s++) {
+                slowest = std::min(slowest, consumed[s].value.load(std::memory_order_acquire));
+            }
+        }
+        hsipc_off off;
+        if (hsipc_alloc(r, 64, &off)) return 3;
+        static_cast<long*>(hsipc_ptr(r, off))[0] = i;
+        uint32_t delivered = 0;
+        if (hsipc_publish(self, topic, off, 64, &delivered, nullptr) || delivered != kSubscribers) return 4;
+    }
+    for (pid_t pid : subscribers) {
+        int status;
+        if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return 5;
+    }
+    hsipc_detach(r);
+    hsipc_unlink(name);
+    return 0;
+}
+
 // --child=pressure NAME COUNT: a live process holds every buffer (a pool
 // of 1,024), and this one fails COUNT allocations; then the holder is
 // killed and an alloc loop must get a buffer within a second.
@@ -149,7 +239,7 @@ HSIPC_CHILD(pressure) {
     return 0;
 }
 
-// Runs `child` (pingpong, stream or pressure) for `messages` under `strace -f -c` and
+// Runs `child` (pingpong, stream, publish or pressure) for `messages` under `strace -f -c` and
 // returns the total count of system calls, or -1.
 long traced_syscalls(const char* child, long messages) {
     hsipc_test::ScopedName name("syscalls");
@@ -191,6 +281,21 @@ TEST(Syscalls, StreamedBatchesMakeNoSystemCalls) {
     ASSERT_GT(few, 0) << "strace run failed";
     ASSERT_GT(many, 0) << "strace run failed";
     std::printf("system calls: %ld streaming 1,000 messages, %ld streaming 100,000\n", few, many);
+    EXPECT_LT(many, few + 200) << "system calls grow with the number of messages";
+}
+
+// Topics: publishing and polling published messages (shared buffers, each
+// subscriber's release, the last one freeing the buffer) make no system
+// call either, whatever the number of messages.
+TEST(Syscalls, PublishedMessagesPolledMakeNoSystemCalls) {
+    if (std::system("strace -V >/dev/null 2>&1") != 0) GTEST_SKIP() << "strace is not installed (apt-get install strace)";
+    long few = traced_syscalls("publish", 1000);
+    long many = traced_syscalls("publish", 100000);
+    ASSERT_GT(few, 0) << "strace run failed";
+    ASSERT_GT(many, 0) << "strace run failed";
+    std::printf("system calls: %ld publishing 1,000 messages to 3 subscribers, %ld publishing 100,000\n", few, many);
+    // 99,000 more messages, each polled by three processes: a system call
+    // per publish or per poll would add at least 99,000.
     EXPECT_LT(many, few + 200) << "system calls grow with the number of messages";
 }
 
