@@ -246,7 +246,8 @@ typedef struct hsipc_pool_stats {
     uint32_t free_count;   /* in the pool */
     uint32_t held_count;   /* allocated or received by some process */
     uint32_t queued_count; /* sent and not yet received */
-    uint32_t reserved;
+    uint32_t shared_count; /* published: referenced by subscribers (queued to them or received)
+                              until the last lets go. The four counts add up to buffer_count */
 } hsipc_pool_stats;
 
 /*
@@ -273,6 +274,25 @@ typedef struct hsipc_endpoint_info {
 HSIPC_API int hsipc_region_endpoint_info(hsipc_region *r, uint32_t slot,
                                          hsipc_endpoint_info *out) HSIPC_NOEXCEPT;
 
+#define HSIPC_MAX_SUBSCRIBERS 64 /* the largest max_subscribers */
+
+typedef struct hsipc_topic_info {
+    uint32_t struct_size; /* sizeof(hsipc_topic_info), set by the caller */
+    hsipc_id id;          /* for hsipc_publish */
+    char name[HSIPC_NAME_MAX + 1];
+    uint32_t subscriber_count;                 /* open endpoints subscribed now */
+    uint32_t reserved;
+    hsipc_id subscribers[HSIPC_MAX_SUBSCRIBERS]; /* the first subscriber_count: their ids */
+} hsipc_topic_info;
+
+/*
+ * The topic in table slot `slot` (0 .. max_topics - 1), with its
+ * subscribers as one consistent snapshot.
+ * Errors: HSIPC_EINVAL (NULL, bad struct_size, slot out of range),
+ * HSIPC_ENOENT (no topic in that slot), HSIPC_ESYS.
+ */
+HSIPC_API int hsipc_region_topic_info(hsipc_region *r, uint32_t slot, hsipc_topic_info *out) HSIPC_NOEXCEPT;
+
 /* ---- Endpoints -------------------------------------------------------- */
 
 /*
@@ -281,7 +301,7 @@ HSIPC_API int hsipc_region_endpoint_info(hsipc_region *r, uint32_t slot,
  * reported as existing.
  * Each open gets an id no endpoint of the region ever had before: an
  * endpoint slot whose ids are used up retires, so a region serves about
- * 2^31 opens in its life (68 years at one a second), after which opening
+ * 2^30 opens in its life (34 years at one a second), after which opening
  * fails with HSIPC_ENOMEM until the region is made anew.
  * Errors: HSIPC_EINVAL (NULL, bad name), HSIPC_EEXIST, HSIPC_ENOMEM (no free
  * endpoint slot even after reaping), HSIPC_ESYS (errno ETIMEDOUT where the

@@ -169,6 +169,13 @@ HSIPC_API int hsipc_region_endpoint_info(hsipc_region* r, uint32_t slot, hsipc_e
     return guarded([&] { return hsipc::endpoint_info(*core(r), slot, out); });
 }
 
+HSIPC_API int hsipc_region_topic_info(hsipc_region* r, uint32_t slot, hsipc_topic_info* out) noexcept {
+    if (!r || !out || out->struct_size != sizeof(hsipc_topic_info) || slot >= core(r)->max_topics()) {
+        return HSIPC_EINVAL;
+    }
+    return guarded([&] { return hsipc::topic_info(*core(r), slot, out); });
+}
+
 HSIPC_API int hsipc_endpoint_open(hsipc_region* r, const char* name, hsipc_endpoint** out) noexcept {
     if (!r || !name || !out) return HSIPC_EINVAL;
     return guarded([&] {

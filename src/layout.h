@@ -29,7 +29,7 @@ constexpr uint64_t kMaxTotalBuffers = 16000000;  // fits the 24-bit inbox entry,
 constexpr uint64_t kMaxRegionSize = 1ull << 40;
 constexpr uint32_t kMinProcessSlots = 64;
 constexpr uint32_t kMaxTopics = 4096;
-constexpr uint32_t kMaxSubscribers = 64;  // per topic; a publisher keeps a list on its stack
+constexpr uint32_t kMaxSubscribers = HSIPC_MAX_SUBSCRIBERS;  // per topic; a publisher keeps a list on its stack
 // How long a waiting poll spins before it sleeps, unless the region's
 // configuration or hsipc_endpoint_set_spin says otherwise: long enough to
 // catch a reply in a round trip, short enough not to burn a core.

@@ -41,4 +41,13 @@ inline hsipc_id endpoint_id(const Region& r, uint32_t index, uint32_t gen) {
     return make_endpoint_id(r.layout.id_index_bits, index, gen);
 }
 
+// Whether `id` names an endpoint open now (exact under the region lock,
+// a hint without it).
+inline bool endpoint_id_open(const Region& r, hsipc_id id) {
+    uint32_t index, gen;
+    if (!endpoint_id_decode(r, id, &index, &gen)) return false;
+    const EndpointSlot& e = r.endpoint_slot(index);
+    return e.state.load(std::memory_order_relaxed) == kEndpointOpen && e.gen.load(std::memory_order_relaxed) == gen;
+}
+
 }  // namespace hsipc

@@ -7,6 +7,7 @@
 #include "liveness.h"
 #include "naming.h"
 #include "region_lock.h"
+#include "topic.h"
 
 namespace hsipc {
 
@@ -20,7 +21,8 @@ void pool_stats(Region& r, uint32_t pool, hsipc_pool_stats* out) {
         switch (owner_kind(r.buffer(p.first + i).owner.load(std::memory_order_relaxed))) {
             case kOwnerFree: s.free_count++; break;
             case kOwnerHeld: s.held_count++; break;
-            default: s.queued_count++; break;  // queued, or a scribbled word
+            case kOwnerQueued: s.queued_count++; break;
+            case kOwnerShared: s.shared_count++; break;
         }
     }
     *out = s;
@@ -40,6 +42,24 @@ int endpoint_info(Region& r, uint32_t slot, hsipc_endpoint_info* out) {
     info.owner_pid = owner < r.process_slots() ? r.process_slot(owner).pid.load(std::memory_order_relaxed) : 0;
     info.owner_alive = process_alive(r, owner, e.owner_gen.load(std::memory_order_relaxed)) ? 1 : 0;
     info.queued = inbox_count(endpoint_inbox(r, slot, gen));
+    *out = info;
+    return HSIPC_OK;
+}
+
+int topic_info(Region& r, uint32_t slot, hsipc_topic_info* out) {
+    RegionLock lock(r);  // lists change only under it: one consistent snapshot
+    if (lock.status() != HSIPC_OK) return lock.status();
+    TopicSlot& t = r.topic_slot(slot);
+    if (t.state.load(std::memory_order_relaxed) != kTopicOpen) return HSIPC_ENOENT;
+    hsipc_topic_info info{};
+    info.struct_size = sizeof info;
+    info.id = topic_id(slot);
+    std::memcpy(info.name, t.name, HSIPC_NAME_MAX);  // the last byte stays NUL whatever the region holds
+    for (uint32_t i = 0; i < r.max_subscribers(); i++) {
+        const hsipc_id id = r.subscriber(slot, i).load(std::memory_order_relaxed);
+        // Only open endpoints: a word left by one that closed is free.
+        if (id != 0 && endpoint_id_open(r, id)) info.subscribers[info.subscriber_count++] = id;
+    }
     *out = info;
     return HSIPC_OK;
 }

@@ -37,18 +37,8 @@ int find_or_create_locked(Region& r, const char* name) {
     return free_index;
 }
 
-// Whether subscriber word `id` names an endpoint open now (else its slot
-// in the list may be reused: the endpoint closed without leaving, which a
-// close under an older library, or a scribble, can leave behind).
-bool subscriber_open(const Region& r, hsipc_id id) {
-    uint32_t index, gen;
-    if (!endpoint_id_decode(r, id, &index, &gen)) return false;
-    const EndpointSlot& e = r.endpoint_slot(index);
-    return e.state.load(std::memory_order_relaxed) == kEndpointOpen && e.gen.load(std::memory_order_relaxed) == gen;
-}
-
 // Under the lock: whether ep is still the open endpoint it was opened as.
-bool endpoint_still_ours(const Endpoint& ep) { return subscriber_open(*ep.region, ep.id); }
+bool endpoint_still_ours(const Endpoint& ep) { return endpoint_id_open(*ep.region, ep.id); }
 
 }  // namespace
 
@@ -67,7 +57,7 @@ int topic_open(Region& r, const char* name, hsipc_id* out) {
     if (lock.status() != HSIPC_OK) return lock.status();
     const int t = find_or_create_locked(r, name);
     if (t < 0) return HSIPC_ENOMEM;
-    *out = kTopicIdBit | (uint32_t(t) + 1);
+    *out = topic_id(uint32_t(t));
     return HSIPC_OK;
 }
 
@@ -84,7 +74,9 @@ int topic_subscribe(Endpoint& ep, const char* name) {
     for (uint32_t i = 0; i < r.max_subscribers(); i++) {
         const hsipc_id id = r.subscriber(uint32_t(t), i).load(std::memory_order_relaxed);
         if (id == ep.id) return HSIPC_OK;
-        if (free_index < 0 && (id == 0 || !subscriber_open(r, id))) free_index = int(i);
+        // A word naming no open endpoint is free: its endpoint closed without
+        // leaving (a scribble, or a close that died half-way, can leave that).
+        if (free_index < 0 && (id == 0 || !endpoint_id_open(r, id))) free_index = int(i);
     }
     if (free_index < 0) return HSIPC_ENOMEM;
     // One store: a publisher sees the subscriber or not, and from the next

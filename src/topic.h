@@ -24,6 +24,9 @@ int topic_unsubscribe(Endpoint& ep, const char* name);
 // Under the region lock, as endpoint `id` closes: out of every topic.
 void topic_forget_endpoint_locked(Region& r, hsipc_id id);
 
+// The id of topic table slot `index`.
+constexpr hsipc_id topic_id(uint32_t index) { return kTopicIdBit | (index + 1); }
+
 // The topic table index a topic id names, or false.
 bool topic_id_decode(const Region& r, hsipc_id topic, uint32_t* index);
 

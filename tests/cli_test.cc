@@ -112,7 +112,8 @@ TEST(Cli, LsStatReapRm) {
     EXPECT_TRUE(contains(st.out, "ghost")) << st.out;
     CliResult js = cli(std::string("stat --json ") + name.c_str());
     EXPECT_EQ(0, js.status);
-    EXPECT_TRUE(contains(js.out, "{\"buffer_size\":64,\"buffers\":8,\"free\":5,\"held\":2,\"queued\":1}")) << js.out;
+    EXPECT_TRUE(contains(js.out, "{\"buffer_size\":64,\"buffers\":8,\"free\":5,\"held\":2,\"queued\":1,\"shared\":0}"))
+        << js.out;
     EXPECT_TRUE(contains(js.out, "\"name\":\"listener\",")) << js.out;
     EXPECT_TRUE(contains(js.out, std::string("\"owner_pid\":") + std::to_string(getpid()) + ",\"alive\":true,\"queued\":1"))
         << js.out;
@@ -129,6 +130,45 @@ TEST(Cli, LsStatReapRm) {
     EXPECT_FALSE(contains(cli("ls").out, name.c_str()));
     hsipc_msg msg;  // still works for those attached
     EXPECT_OK(hsipc_poll(ep, &msg, 0));
+    EXPECT_OK(hsipc_detach(r));
+}
+
+TEST(Cli, StatShowsTopicsWithTheirSubscribers) {
+    ScopedName name("cli-topics");
+    hsipc_config cfg = hsipc_test::small_config(8, 1, 8, 8);
+    cfg.max_topics = 4;
+    cfg.max_subscribers = 3;
+    hsipc_region* r;
+    ASSERT_OK(hsipc_attach(name.c_str(), &cfg, &r));
+    hsipc_endpoint *pub, *cam, *log;
+    ASSERT_OK(hsipc_endpoint_open(r, "pub", &pub));
+    ASSERT_OK(hsipc_endpoint_open(r, "viewer", &cam));
+    ASSERT_OK(hsipc_endpoint_open(r, "recorder", &log));
+    ASSERT_OK(hsipc_subscribe(cam, "frames"));
+    ASSERT_OK(hsipc_subscribe(log, "frames"));
+    hsipc_id frames, idle;
+    ASSERT_OK(hsipc_topic_open(r, "frames", &frames));
+    ASSERT_OK(hsipc_topic_open(r, "idle", &idle));
+    hsipc_off off;
+    uint32_t delivered;
+    ASSERT_OK(hsipc_alloc(r, 1, &off));
+    ASSERT_OK(hsipc_publish(pub, frames, off, 1, &delivered, nullptr));
+
+    CliResult text = cli(std::string("stat ") + name.c_str());
+    EXPECT_EQ(0, text.status) << text.out;
+    EXPECT_TRUE(contains(text.out, "max_topics 4, max_subscribers 3")) << text.out;
+    EXPECT_TRUE(contains(text.out, "SHARED")) << text.out;
+    EXPECT_TRUE(contains(text.out, "viewer, recorder")) << text.out;
+    EXPECT_TRUE(contains(text.out, "(none)")) << text.out;
+    CliResult js = cli(std::string("stat --json ") + name.c_str());
+    EXPECT_EQ(0, js.status);
+    EXPECT_TRUE(contains(js.out, "\"max_topics\":4,\"max_subscribers\":3,")) << js.out;
+    EXPECT_TRUE(contains(js.out, "\"free\":7,\"held\":0,\"queued\":0,\"shared\":1}")) << js.out;
+    EXPECT_TRUE(contains(js.out, "{\"name\":\"frames\",\"id\":" + std::to_string(frames) + ",\"subscribers\":[{\"id\":" +
+                                     std::to_string(hsipc_endpoint_id(cam)) + ",\"name\":\"viewer\"},{\"id\":" +
+                                     std::to_string(hsipc_endpoint_id(log)) + ",\"name\":\"recorder\"}]}"))
+        << js.out;
+    EXPECT_TRUE(contains(js.out, "{\"name\":\"idle\",\"id\":" + std::to_string(idle) + ",\"subscribers\":[]}")) << js.out;
     EXPECT_OK(hsipc_detach(r));
 }
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Introspection: pool counts, endpoint info, and attaching without creating.
+// Introspection: pool counts, endpoint and topic info, and attaching without creating.
 #include "stats.h"
 
 #include <sys/stat.h>
@@ -37,7 +37,7 @@ TEST(Stats, PoolCountsFollowHoldersQueuesAndFrees) {
     EXPECT_EQ(4u, s.free_count);
     EXPECT_EQ(1u, s.held_count);
     EXPECT_EQ(1u, s.queued_count);
-    EXPECT_EQ(0u, s.reserved);
+    EXPECT_EQ(0u, s.shared_count);
     hsipc_pool_stats big = pool_stats(r, 1);
     EXPECT_EQ(4096u, big.buffer_size);
     EXPECT_EQ(2u, big.free_count);
@@ -48,6 +48,100 @@ TEST(Stats, PoolCountsFollowHoldersQueuesAndFrees) {
     EXPECT_EQ(5u, s.free_count);
     EXPECT_EQ(1u, s.held_count);
     EXPECT_EQ(0u, s.queued_count);
+    EXPECT_OK(hsipc_detach(r));
+}
+
+// A published buffer is one buffer, counted as shared from the publish
+// until the last subscriber lets go, whether its references are queued or
+// received; never as queued or held (which would count it once per
+// subscriber, or hide that it is out).
+TEST(Stats, PublishedBuffersCountAsSharedUntilTheLastRelease) {
+    ScopedName name("stats-shared");
+    hsipc_config cfg = hsipc_test::small_config(6, 2);
+    hsipc_region* r;
+    ASSERT_OK(hsipc_attach(name.c_str(), &cfg, &r));
+    hsipc_endpoint *pub, *a, *b;
+    ASSERT_OK(hsipc_endpoint_open(r, "pub", &pub));
+    ASSERT_OK(hsipc_endpoint_open(r, "a", &a));
+    ASSERT_OK(hsipc_endpoint_open(r, "b", &b));
+    ASSERT_OK(hsipc_subscribe(a, "t"));
+    ASSERT_OK(hsipc_subscribe(b, "t"));
+    hsipc_id topic;
+    ASSERT_OK(hsipc_topic_open(r, "t", &topic));
+    hsipc_off off;
+    ASSERT_OK(hsipc_alloc(r, 1, &off));
+    uint32_t delivered;
+    ASSERT_OK(hsipc_publish(pub, topic, off, 1, &delivered, nullptr));
+    ASSERT_EQ(2u, delivered);
+    hsipc_pool_stats s = pool_stats(r, 0);
+    EXPECT_EQ(5u, s.free_count);
+    EXPECT_EQ(0u, s.held_count);
+    EXPECT_EQ(0u, s.queued_count);
+    EXPECT_EQ(1u, s.shared_count);
+    hsipc_msg msg;
+    ASSERT_OK(hsipc_poll(a, &msg, 0));  // one reference received, one queued
+    EXPECT_EQ(1u, pool_stats(r, 0).shared_count);
+    EXPECT_OK(hsipc_release(r, msg.off));
+    EXPECT_EQ(1u, pool_stats(r, 0).shared_count);
+    ASSERT_OK(hsipc_endpoint_close(b));  // the last reference, dropped by the close
+    s = pool_stats(r, 0);
+    EXPECT_EQ(6u, s.free_count);
+    EXPECT_EQ(0u, s.shared_count);
+    EXPECT_OK(hsipc_detach(r));
+}
+
+TEST(Stats, TopicInfoListsOpenSubscribers) {
+    ScopedName name("stats-topics");
+    hsipc_config cfg = hsipc_test::small_config();
+    cfg.max_topics = 3;
+    cfg.max_subscribers = 4;
+    hsipc_region* r;
+    ASSERT_OK(hsipc_attach(name.c_str(), &cfg, &r));
+    hsipc_endpoint *a, *b, *c;
+    ASSERT_OK(hsipc_endpoint_open(r, "a", &a));
+    ASSERT_OK(hsipc_endpoint_open(r, "b", &b));
+    ASSERT_OK(hsipc_endpoint_open(r, "c", &c));
+    hsipc_id empty, frames;
+    ASSERT_OK(hsipc_topic_open(r, "empty", &empty));
+    for (hsipc_endpoint* ep : {a, b, c}) ASSERT_OK(hsipc_subscribe(ep, "frames"));
+    ASSERT_OK(hsipc_topic_open(r, "frames", &frames));
+    ASSERT_OK(hsipc_unsubscribe(b, "frames"));
+
+    hsipc_topic_info info;
+    std::memset(&info, 0xee, sizeof info);
+    info.struct_size = sizeof info;
+    ASSERT_OK(hsipc_region_topic_info(r, 0, &info));
+    EXPECT_EQ(empty, info.id);
+    EXPECT_STREQ("empty", info.name);
+    EXPECT_EQ(0u, info.subscriber_count);
+    ASSERT_OK(hsipc_region_topic_info(r, 1, &info));
+    EXPECT_EQ(frames, info.id);
+    EXPECT_STREQ("frames", info.name);
+    ASSERT_EQ(2u, info.subscriber_count);
+    EXPECT_EQ(hsipc_endpoint_id(a), info.subscribers[0]);
+    EXPECT_EQ(hsipc_endpoint_id(c), info.subscribers[1]);
+    EXPECT_EQ(0u, info.subscribers[2]) << "entries past the count are zero";
+    ASSERT_OK(hsipc_endpoint_close(a));
+    ASSERT_OK(hsipc_region_topic_info(r, 1, &info));
+    ASSERT_EQ(1u, info.subscriber_count);
+    EXPECT_EQ(hsipc_endpoint_id(c), info.subscribers[0]);
+
+    const hsipc_topic_info before = info;
+    EXPECT_STATUS(HSIPC_ENOENT, hsipc_region_topic_info(r, 2, &info));
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_region_topic_info(r, 3, &info));  // max_topics 3
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_region_topic_info(nullptr, 0, &info));
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_region_topic_info(r, 0, nullptr));
+    info.struct_size = 8;
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_region_topic_info(r, 0, &info));
+    info.struct_size = sizeof info;
+    EXPECT_EQ(0, std::memcmp(&before, &info, sizeof info)) << "failures leave *out alone";
+    EXPECT_OK(hsipc_detach(r));
+
+    // A region without topics has no slot to ask about.
+    ScopedName none("stats-notopics");
+    cfg.max_topics = 0;
+    ASSERT_OK(hsipc_attach(none.c_str(), &cfg, &r));
+    EXPECT_STATUS(HSIPC_EINVAL, hsipc_region_topic_info(r, 0, &info));
     EXPECT_OK(hsipc_detach(r));
 }
 

@@ -29,7 +29,7 @@ const char* const kUsage =
     "commands:\n"
     "  create NAME [--config FILE]  create region NAME (defaults, or FILE)\n"
     "  ls [--json]                  list the regions on this machine\n"
-    "  stat NAME [--json]           configuration, pools and endpoints of NAME\n"
+    "  stat NAME [--json]           configuration, pools, endpoints and topics of NAME\n"
     "  rm NAME...                   remove regions (attached processes keep working)\n"
     "  reap NAME                    reclaim what dead processes held in NAME\n"
     "  bench [ARGS]                 the quick benchmark (hsipc_bench --quick ARGS)\n"
@@ -208,6 +208,15 @@ std::string human_duration(int64_t ns) {
     return buf;
 }
 
+// The name of endpoint `id` among those listed, or the id in decimal (an
+// endpoint that opened after the list was taken).
+std::string endpoint_name(const std::vector<hsipc_endpoint_info>& endpoints, hsipc_id id) {
+    for (const hsipc_endpoint_info& e : endpoints) {
+        if (e.id == id) return e.name;
+    }
+    return std::to_string(id);
+}
+
 int cmd_stat(const std::vector<std::string>& args, const Options& options) {
     const bool json = options.json;
     if (args.size() != 1) return usage_error("stat takes one region name");
@@ -232,25 +241,44 @@ int cmd_stat(const std::vector<std::string>& args, const Options& options) {
         if (e == HSIPC_OK) endpoints.push_back(info);
         if (e != HSIPC_OK && e != HSIPC_ENOENT) rc = e;
     }
+    std::vector<hsipc_topic_info> topics;
+    for (uint32_t slot = 0; rc == HSIPC_OK && slot < cfg.max_topics; slot++) {
+        hsipc_topic_info info;
+        info.struct_size = sizeof info;
+        int e = hsipc_region_topic_info(r, slot, &info);
+        if (e == HSIPC_OK) topics.push_back(info);
+        if (e != HSIPC_OK && e != HSIPC_ENOENT) rc = e;
+    }
     if (rc != HSIPC_OK) err = errno;  // before hsipc_detach can change it
     hsipc_detach(r);
     if (rc != HSIPC_OK) return fail(name, rc, err);
 
     if (json) {
         std::printf("{\"name\":%s,\"max_endpoints\":%u,\"inbox_capacity\":%u,\"mode\":\"%04o\","
-                    "\"max_buffers_per_process\":%u,\"spin_ns\":%lld,\"pools\":[",
+                    "\"max_buffers_per_process\":%u,\"spin_ns\":%lld,\"max_topics\":%u,\"max_subscribers\":%u,"
+                    "\"pools\":[",
                     quoted(name).c_str(), cfg.max_endpoints, cfg.inbox_capacity, cfg.mode, cfg.max_buffers_per_process,
-                    (long long)cfg.spin_ns);
+                    (long long)cfg.spin_ns, cfg.max_topics, cfg.max_subscribers);
         for (size_t p = 0; p < pools.size(); p++) {
-            std::printf("%s{\"buffer_size\":%llu,\"buffers\":%u,\"free\":%u,\"held\":%u,\"queued\":%u}", p ? "," : "",
-                        (unsigned long long)pools[p].buffer_size, pools[p].buffer_count, pools[p].free_count,
-                        pools[p].held_count, pools[p].queued_count);
+            std::printf("%s{\"buffer_size\":%llu,\"buffers\":%u,\"free\":%u,\"held\":%u,\"queued\":%u,\"shared\":%u}",
+                        p ? "," : "", (unsigned long long)pools[p].buffer_size, pools[p].buffer_count,
+                        pools[p].free_count, pools[p].held_count, pools[p].queued_count, pools[p].shared_count);
         }
         std::printf("],\"endpoints\":[");
         for (size_t i = 0; i < endpoints.size(); i++) {
             const hsipc_endpoint_info& e = endpoints[i];
             std::printf("%s{\"name\":%s,\"id\":%u,\"owner_pid\":%d,\"alive\":%s,\"queued\":%u}", i ? "," : "",
                         quoted(e.name).c_str(), e.id, e.owner_pid, e.owner_alive ? "true" : "false", e.queued);
+        }
+        std::printf("],\"topics\":[");
+        for (size_t i = 0; i < topics.size(); i++) {
+            const hsipc_topic_info& t = topics[i];
+            std::printf("%s{\"name\":%s,\"id\":%u,\"subscribers\":[", i ? "," : "", quoted(t.name).c_str(), t.id);
+            for (uint32_t s = 0; s < t.subscriber_count; s++) {
+                std::printf("%s{\"id\":%u,\"name\":%s}", s ? "," : "", t.subscribers[s],
+                            quoted(endpoint_name(endpoints, t.subscribers[s])).c_str());
+            }
+            std::printf("]}");
         }
         std::printf("]}\n");
         return 0;
@@ -265,14 +293,29 @@ int cmd_stat(const std::vector<std::string>& args, const Options& options) {
     } else {
         std::printf("  spin_ns 0 (a waiting receiver sleeps at once)\n");
     }
-    std::printf("\n%12s %8s %8s %8s %8s\n", "POOL SIZE", "BUFFERS", "FREE", "HELD", "QUEUED");
+    if (cfg.max_topics > 0) {
+        std::printf("  max_topics %u, max_subscribers %u\n", cfg.max_topics, cfg.max_subscribers);
+    } else {
+        std::printf("  max_topics 0 (no topics)\n");
+    }
+    std::printf("\n%12s %8s %8s %8s %8s %8s\n", "POOL SIZE", "BUFFERS", "FREE", "HELD", "QUEUED", "SHARED");
     for (const hsipc_pool_stats& p : pools) {
-        std::printf("%12llu %8u %8u %8u %8u\n", (unsigned long long)p.buffer_size, p.buffer_count, p.free_count,
-                    p.held_count, p.queued_count);
+        std::printf("%12llu %8u %8u %8u %8u %8u\n", (unsigned long long)p.buffer_size, p.buffer_count, p.free_count,
+                    p.held_count, p.queued_count, p.shared_count);
     }
     std::printf("\n%-32s %10s %8s %6s %7s\n", "ENDPOINT", "ID", "PID", "ALIVE", "QUEUED");
     for (const hsipc_endpoint_info& e : endpoints) {
         std::printf("%-32s %10u %8d %6s %7u\n", e.name, e.id, e.owner_pid, e.owner_alive ? "yes" : "no", e.queued);
+    }
+    if (!topics.empty()) {
+        std::printf("\n%-32s %10s  %s\n", "TOPIC", "ID", "SUBSCRIBERS");
+        for (const hsipc_topic_info& t : topics) {
+            std::string subscribers;
+            for (uint32_t s = 0; s < t.subscriber_count; s++) {
+                subscribers += (s ? ", " : "") + endpoint_name(endpoints, t.subscribers[s]);
+            }
+            std::printf("%-32s %10u  %s\n", t.name, t.id, t.subscriber_count ? subscribers.c_str() : "(none)");
+        }
     }
     return 0;
 }
@@ -338,8 +381,9 @@ const Command kCommands[] = {
      cmd_create},
     {"ls", "usage: hsipc ls [--json]\n  Lists the regions in /dev/shm: name, size, mode and owner.\n", cmd_ls},
     {"stat",
-     "usage: hsipc stat NAME [--json]\n  Shows region NAME's configuration, each pool's free, held and queued\n"
-     "  buffers, and each endpoint with its owner's pid, liveness and queue.\n"
+     "usage: hsipc stat NAME [--json]\n  Shows region NAME's configuration, each pool's free, held, queued and\n"
+     "  shared buffers, each endpoint with its owner's pid, liveness and queue,\n"
+     "  and each topic with its subscribers.\n"
      "  Never creates the region: a missing one is an error (exit 1).\n",
      cmd_stat},
     {"rm", "usage: hsipc rm NAME...\n  Removes the regions' names; attached processes keep working.\n", cmd_rm},

@@ -35,6 +35,7 @@ from ._core import (
     PublishResult,
     Region,
     Topic,
+    TopicInfo,
     attach,
     library_path,
     unlink,
@@ -61,12 +62,15 @@ from ._errors import (
     TooBig,
     VersionMismatch,
 )
-from ._lib import HEADER_VERSION, HSIPC_FOREVER, HSIPC_MAX_POOLS, HSIPC_MSG_SHARED, HSIPC_NAME_MAX, strerror
+from ._lib import (HEADER_VERSION, HSIPC_FOREVER, HSIPC_MAX_POOLS, HSIPC_MAX_SUBSCRIBERS, HSIPC_MSG_SHARED,
+                   HSIPC_NAME_MAX, strerror)
 
 #: The most pools a region has (HSIPC_MAX_POOLS).
 MAX_POOLS: int = HSIPC_MAX_POOLS
 #: The longest region or endpoint name, in bytes (HSIPC_NAME_MAX).
 NAME_MAX: int = HSIPC_NAME_MAX
+#: The largest ``max_subscribers`` (HSIPC_MAX_SUBSCRIBERS).
+MAX_SUBSCRIBERS: int = HSIPC_MAX_SUBSCRIBERS
 #: The bit of :attr:`Message.flags` that :attr:`Message.shared` reads (HSIPC_MSG_SHARED).
 MSG_SHARED: int = HSIPC_MSG_SHARED
 
@@ -76,9 +80,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "attach", "unlink", "version", "library_path", "strerror",
-    "Config", "Region", "Endpoint", "Buffer", "Message", "PoolStats", "EndpointInfo", "Topic", "PublishResult",
+    "Config", "Region", "Endpoint", "Buffer", "Message", "PoolStats", "EndpointInfo", "Topic", "TopicInfo",
+    "PublishResult",
     "Error", "InvalidArgument", "NotFound", "Exists", "NoMemory", "Full", "Again", "BadOffset",
     "PeerGone", "VersionMismatch", "Corrupt", "PermissionDenied", "TooBig", "SysError", "Interrupted",
     "Closed", "SpentBuffer", "Status", "STATUS_TABLE",
-    "MAX_POOLS", "NAME_MAX", "MSG_SHARED", "POLL_SLICE", "HSIPC_FOREVER", "HEADER_VERSION",
+    "MAX_POOLS", "NAME_MAX", "MAX_SUBSCRIBERS", "MSG_SHARED", "POLL_SLICE", "HSIPC_FOREVER", "HEADER_VERSION",
 ]

@@ -338,6 +338,7 @@ class PoolStats(NamedTuple):
     free: int
     held: int
     queued: int
+    shared: int  # published, referenced by subscribers until the last lets go
 
 
 class EndpointInfo(NamedTuple):
@@ -348,6 +349,14 @@ class EndpointInfo(NamedTuple):
     owner_pid: int
     owner_alive: bool
     queued: int
+
+
+class TopicInfo(NamedTuple):
+    """One topic of a region with its subscribers now (hsipc_region_topic_info)."""
+    slot: int
+    id: int
+    name: str
+    subscribers: Tuple[int, ...]  # endpoint ids, as in EndpointInfo.id
 
 
 class Topic(NamedTuple):
@@ -712,7 +721,8 @@ class Region:
             with self._lock:
                 rc = _lib_.hsipc_region_pool_stats(self._h(), pool, byref(s))
             check(rc, "hsipc_region_pool_stats")
-            out.append(PoolStats(s.buffer_size, s.buffer_count, s.free_count, s.held_count, s.queued_count))
+            out.append(PoolStats(s.buffer_size, s.buffer_count, s.free_count, s.held_count, s.queued_count,
+                                 s.shared_count))
         return out
 
     def endpoints(self) -> List[EndpointInfo]:
@@ -729,6 +739,23 @@ class Region:
             check(rc, "hsipc_region_endpoint_info")
             out.append(EndpointInfo(slot, info.id, info.name.decode("utf-8", "replace"),
                                     info.owner_pid, bool(info.owner_alive), info.queued))
+        return out
+
+    def topics(self) -> List[TopicInfo]:
+        """Every topic of the region with its subscribers, each a consistent
+        snapshot (hsipc_region_topic_info)."""
+        out = []
+        for slot in range(self.config.max_topics):
+            info = _lib.hsipc_topic_info()
+            info.struct_size = ctypes.sizeof(info)
+            with self._lock:
+                rc = _lib_.hsipc_region_topic_info(self._h(), slot, byref(info))
+            if rc == _ENOENT:
+                continue
+            check(rc, "hsipc_region_topic_info")
+            count = min(info.subscriber_count, _lib.HSIPC_MAX_SUBSCRIBERS)
+            out.append(TopicInfo(slot, info.id, info.name.decode("utf-8", "replace"),
+                                 tuple(info.subscribers[i] for i in range(count))))
         return out
 
     # -- endpoints

@@ -51,6 +51,7 @@ SONAME = "libhsipc.so.0"
 HSIPC_FOREVER = -1
 HSIPC_MAX_POOLS = 8
 HSIPC_NAME_MAX = 63
+HSIPC_MAX_SUBSCRIBERS = 64
 HSIPC_MSG_SHARED = 1  # hsipc_msg.flags: received from hsipc_publish, shared with other subscribers
 # The version of include/hsipc.h this binding mirrors; the loaded library
 # must have the same major version (its SONAME), and may be newer.
@@ -110,7 +111,7 @@ class hsipc_pool_stats(Structure):
         ("free_count", c_uint32),
         ("held_count", c_uint32),
         ("queued_count", c_uint32),
-        ("reserved", c_uint32),
+        ("shared_count", c_uint32),
     ]
 
 
@@ -123,6 +124,17 @@ class hsipc_endpoint_info(Structure):
         ("owner_alive", c_uint32),
         ("queued", c_uint32),
         ("reserved", c_uint32),
+    ]
+
+
+class hsipc_topic_info(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("id", hsipc_id),
+        ("name", c_char * (HSIPC_NAME_MAX + 1)),
+        ("subscriber_count", c_uint32),
+        ("reserved", c_uint32),
+        ("subscribers", hsipc_id * HSIPC_MAX_SUBSCRIBERS),
     ]
 
 
@@ -140,6 +152,7 @@ PROTOTYPES: Dict[str, Tuple[object, List[object]]] = {
     "hsipc_region_config": (c_int, [hsipc_region_p, POINTER(hsipc_config)]),
     "hsipc_region_pool_stats": (c_int, [hsipc_region_p, c_uint32, POINTER(hsipc_pool_stats)]),
     "hsipc_region_endpoint_info": (c_int, [hsipc_region_p, c_uint32, POINTER(hsipc_endpoint_info)]),
+    "hsipc_region_topic_info": (c_int, [hsipc_region_p, c_uint32, POINTER(hsipc_topic_info)]),
     "hsipc_endpoint_open": (c_int, [hsipc_region_p, c_char_p, POINTER(hsipc_endpoint_p)]),
     "hsipc_endpoint_close": (c_int, [hsipc_endpoint_p]),
     "hsipc_endpoint_id": (hsipc_id, [hsipc_endpoint_p]),

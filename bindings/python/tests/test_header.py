@@ -110,6 +110,7 @@ C_TO_CTYPES = {
     "hsipc_msg *": POINTER(_lib.hsipc_msg),
     "hsipc_pool_stats *": POINTER(_lib.hsipc_pool_stats),
     "hsipc_endpoint_info *": POINTER(_lib.hsipc_endpoint_info),
+    "hsipc_topic_info *": POINTER(_lib.hsipc_topic_info),
     "hsipc_pool_config": _lib.hsipc_pool_config,
 }
 
@@ -196,7 +197,8 @@ class Layouts(unittest.TestCase):
         text = read_header()
         consts = {k: v for k, v in defines(text).items() if re.fullmatch(r"[\w +()-]+", v)}
         found = structs(text)
-        for cname in ("hsipc_pool_config", "hsipc_config", "hsipc_msg", "hsipc_pool_stats", "hsipc_endpoint_info"):
+        for cname in ("hsipc_pool_config", "hsipc_config", "hsipc_msg", "hsipc_pool_stats", "hsipc_endpoint_info",
+                      "hsipc_topic_info"):
             self.assertIn(cname, found)
             ours = getattr(_lib, cname)._fields_
             theirs = found[cname]
@@ -226,6 +228,7 @@ class Layouts(unittest.TestCase):
         self.assertEqual(int(d["HSIPC_FOREVER"].strip("()")), hsipc.HSIPC_FOREVER)
         self.assertEqual(int(d["HSIPC_MAX_POOLS"]), hsipc.MAX_POOLS)
         self.assertEqual(int(d["HSIPC_NAME_MAX"]), hsipc.NAME_MAX)
+        self.assertEqual(int(d["HSIPC_MAX_SUBSCRIBERS"]), hsipc.MAX_SUBSCRIBERS)
         self.assertEqual(int(d["HSIPC_MSG_SHARED"].rstrip("uU")), hsipc.MSG_SHARED)
         header_version = tuple(int(d[f"HSIPC_VERSION_{p}"]) for p in ("MAJOR", "MINOR", "PATCH"))
         self.assertEqual(header_version, _lib.HEADER_VERSION)

@@ -556,6 +556,31 @@ class PublishTest(RegionTest):
         gc.collect()
         self.assertEqual(free(self.region), 16)
 
+    def test_stats_count_shared_buffers(self) -> None:
+        msgs = self.published(b"counted once, as shared")
+        stats = self.region.pool_stats()[0]
+        self.assertEqual((stats.free, stats.held, stats.queued, stats.shared), (15, 0, 0, 1))
+        for msg in msgs[:2]:
+            msg.release()
+        self.assertEqual(self.region.pool_stats()[0].shared, 1)
+        msgs[2].release()
+        stats = self.region.pool_stats()[0]
+        self.assertEqual((stats.free, stats.shared), (16, 0))
+
+    def test_topics_lists_subscribers(self) -> None:
+        self.region.topic("idle")
+        topics = {t.name: t for t in self.region.topics()}
+        self.assertEqual(set(topics), {"frames", "idle"})
+        frames = topics["frames"]
+        self.assertIsInstance(frames, hsipc.TopicInfo)
+        self.assertEqual(frames.id, self.topic.id)
+        self.assertEqual(sorted(frames.subscribers), sorted(ep.id for ep in self.subs))
+        self.assertEqual(topics["idle"].subscribers, ())
+        self.subs[1].unsubscribe("frames")
+        self.subs[2].close()
+        frames = next(t for t in self.region.topics() if t.name == "frames")
+        self.assertEqual(frames.subscribers, (self.subs[0].id,))
+
     def test_closing_a_subscriber_lets_its_reference_go(self) -> None:
         buf = self.region.alloc(4)
         self.assertEqual(self.pub.publish(self.topic, buf, 4), (3, 0))
