@@ -139,6 +139,7 @@ int endpoint_close_locked(Region& r, uint32_t index) {
         // Published to a topic: only our reference goes.
         if (owner_kind(w) == kOwnerShared) {
             const int ref = share_find_queued_to(r, b, id);
+            step();
             if (ref >= 0) freed += share_drop(r, b, uint32_t(ref), r.share_ref(b, uint32_t(ref)).load(), w);
         }
     });

@@ -380,6 +380,74 @@ TEST_F(Topics, ADetachingSubscriberGivesItsReferencesBack) {
     EXPECT_EQ(all_free_, hsipc_test::count_free_buffers(r_, 64)) << "not even a reap finds them";
 }
 
+// A reaper closes the endpoint of a live subscriber — its owner word in the
+// endpoint table scribbled to name a free process slot — while the
+// subscriber takes a shared message from it: the close's sweep finds the
+// reference queued, the subscriber takes it (queued -> held), then the
+// sweep lets it go. It must let go only the queued reference it found,
+// never the one the subscriber now holds, or the buffer returns to its
+// pool under the subscriber's feet. Two threads of one process, paused at
+// chosen steps.
+namespace race {
+std::atomic<int> taker_looking, taker_go, taker_done, sweeper_armed;
+std::atomic<std::atomic<uint64_t>*> watched_slot;
+std::thread::id sweeper;
+
+void hook(hsipc::Step s) {
+    auto wait_for = [](std::atomic<int>& flag) {
+        for (int i = 0; i < 5'000'000 && !flag.load(); i++) std::this_thread::yield();
+    };
+    if (s == hsipc::Step::kTakeLook && std::this_thread::get_id() != sweeper) {
+        taker_looking.store(1);
+        wait_for(taker_go);
+    } else if (std::this_thread::get_id() == sweeper && sweeper_armed.load() &&
+               hsipc::entry_content(watched_slot.load()->load()) == hsipc::kEntryClosed) {
+        // The sweep's first step past the swap of the slot holding our entry.
+        sweeper_armed.store(0);
+        taker_go.store(1);
+        wait_for(taker_done);
+    }
+}
+}  // namespace race
+
+TEST_F(Topics, AReaperClosingALiveSubscriberNeverDropsTheReferenceItTook) {
+    if (!hsipc::kStepHooks) GTEST_SKIP() << "needs a build with -DHSIPC_STEP_HOOKS=ON";
+    uint32_t delivered;
+    ASSERT_OK(hsipc_unsubscribe(sub_[1], "frames"));
+    ASSERT_OK(hsipc_unsubscribe(sub_[2], "frames"));
+    ASSERT_OK(publish(31, &delivered));
+    ASSERT_EQ(1u, delivered);
+    const hsipc::Region& c = *reinterpret_cast<hsipc::Region*>(r_);
+    const hsipc::Endpoint& e = *reinterpret_cast<hsipc::Endpoint*>(sub_[0]);
+    race::watched_slot.store(&e.inbox.slots[0]);
+    race::sweeper = std::this_thread::get_id();
+#ifdef HSIPC_STEP_HOOKS
+    hsipc::g_step_hook.store(race::hook);
+#endif
+    hsipc_msg msg{};
+    int rc = HSIPC_EINVAL;
+    std::thread taker([&] {
+        rc = hsipc_poll(sub_[0], &msg, 0);
+        race::taker_done.store(1);
+    });
+    for (int i = 0; i < 5'000'000 && !race::taker_looking.load(); i++) std::this_thread::yield();
+    // The scribble: the endpoint's owner is a process slot no one uses.
+    c.endpoint_slot(e.index).owner_slot.store(c.process_slots() - 1);
+    race::sweeper_armed.store(1);
+    const int reaped = hsipc_reap(r_);
+    taker.join();
+#ifdef HSIPC_STEP_HOOKS
+    hsipc::g_step_hook.store(nullptr);
+#endif
+    EXPECT_GT(reaped, 0) << "the reap closed the endpoint";
+    ASSERT_OK(rc);
+    EXPECT_EQ(HSIPC_MSG_SHARED, msg.flags);
+    EXPECT_EQ(msg.data, hsipc_ptr(r_, msg.off)) << "the subscriber no longer holds what it took";
+    EXPECT_EQ(all_free_ - 1, hsipc_test::count_free_buffers(r_, 64)) << "the buffer went back to its pool";
+    EXPECT_OK(hsipc_release(r_, msg.off));
+    EXPECT_EQ(all_free_, hsipc_test::count_free_buffers(r_, 64));
+}
+
 // A publisher dies after sharing the buffer, before delivering it to
 // anyone: the reap drops every reference and frees the buffer.
 TEST_F(Topics, APublisherKilledBeforeDeliveringLeavesNothing) {
