@@ -11,6 +11,9 @@
 #   scripts/bench.sh --epoll [options...]   round trips with both processes
 #                                 asleep in epoll_wait: hsipc_epoll_bench
 #                                 (about 50 s; --epoll --help)
+#   scripts/bench.sh --pubsub [options...]  one publisher, 1..3 subscribers:
+#                                 hsipc_pubsub_bench, beside a raw ring and
+#                                 iceoryx (about 2 minutes; --pubsub --help)
 #
 # Prints the tables and the targets check; writes results.csv and
 # latency.png to bench-results/ (or --out DIR). Installs missing Debian
@@ -42,6 +45,14 @@ if [[ ${1:-} == --epoll ]]; then
     exec "$build/bench/hsipc_epoll_bench" "$@"
 fi
 
+# Publish/subscribe: its own program, compared with iceoryx, so it needs
+# the comparison packages and RouDi like hsipc_bench.
+target=hsipc_bench
+if [[ ${1:-} == --pubsub ]]; then
+    shift
+    target=hsipc_pubsub_bench
+fi
+
 # The comparisons: optional, so a missing one stops nothing (need_packages
 # exits, hence the subshell).
 multiarch=$(gcc -print-multiarch)
@@ -52,7 +63,8 @@ if ! (need_packages iox-roudi:iceoryx \
     echo "bench.sh: going on without them: their rows will say n/a" >&2
 fi
 
-# Results in bench-results/ of the repository unless the caller says --out.
+# hsipc_bench's results in bench-results/ of the repository unless the
+# caller says --out; hsipc_pubsub_bench only prints.
 args=("$@")
 out="$root/bench-results"
 out_given=0
@@ -63,18 +75,18 @@ for ((i = 0; i < ${#args[@]}; i++)); do
         --out) out=${args[i + 1]:-$out} out_given=1 ;;
     esac
 done
-((out_given)) || args+=(--out "$out")
+[[ $target != hsipc_bench ]] || ((out_given)) || args+=(--out "$out")
 
 mkdir -p "$build"
 log="$build/bench-build.log"
-echo "bench.sh: building hsipc_bench (Release) in $build ..." >&2
+echo "bench.sh: building $target (Release) in $build ..." >&2
 if ! { configure "$build" -DCMAKE_BUILD_TYPE=Release -DHSIPC_BUILD_TESTS=OFF -DHSIPC_BUILD_BENCH=ON &&
-       cmake --build "$build" -j "$(nproc)" --target hsipc_bench; } >"$log" 2>&1; then
+       cmake --build "$build" -j "$(nproc)" --target "$target"; } >"$log" 2>&1; then
     cat "$log" >&2
     echo "bench.sh: build failed (log: $log)" >&2
     exit 1
 fi
-bench="$build/bench/hsipc_bench"
+bench="$build/bench/$target"
 ((!info_only)) || exec "$bench" "$@"
 
 # iceoryx needs its daemon. Ours runs only for this script and is stopped by
@@ -121,9 +133,11 @@ fi
 
 status=0
 "$bench" "${args[@]}" || status=$?
-if ((status == 0)); then
+if ((status != 0)); then
+    echo "bench.sh: $target exited with status $status after $((SECONDS - start)) s" >&2
+elif [[ $target == hsipc_bench ]]; then
     echo "bench.sh: finished in $((SECONDS - start)) s, results in $out" >&2
 else
-    echo "bench.sh: hsipc_bench exited with status $status after $((SECONDS - start)) s" >&2
+    echo "bench.sh: finished in $((SECONDS - start)) s" >&2
 fi
 exit "$status"
