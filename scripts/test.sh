@@ -21,7 +21,8 @@ need_packages cmake:cmake ninja:ninja-build g++:g++ gcc:gcc \
     pkg-config:pkg-config dpkg-shlibdeps:dpkg-dev python3:python3 lintian:lintian \
     /usr/share/doc/python3-venv:python3-venv \
     /usr/lib/python3/dist-packages/numpy:python3-numpy /usr/lib/python3/dist-packages/pip:python3-pip \
-    /usr/lib/python3/dist-packages/setuptools:python3-setuptools /usr/lib/python3/dist-packages/wheel:python3-wheel
+    /usr/lib/python3/dist-packages/setuptools:python3-setuptools /usr/lib/python3/dist-packages/wheel:python3-wheel \
+    /usr/include/zmq.h:libzmq3-dev
 
 # configure_and_build DIR CMAKE_ARGS...
 configure_and_build() {
@@ -75,7 +76,7 @@ if ((!quick)); then
         -DHSIPC_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
     cmake --build "$fuzz_build" -j "$(nproc)" --target fuzzers >"$fuzz_build/build.log" 2>&1 ||
         { cat "$fuzz_build/build.log"; exit 1; }
-    for target in config region_header region_state ops_model; do
+    for target in config region_header region_state ops_model bridge_wire; do
         # New inputs go to a scratch directory (libFuzzer writes into its first
         # corpus directory), never into the committed corpus.
         rm -rf "$fuzz_build/fuzz/new-$target" && mkdir -p "$fuzz_build/fuzz/new-$target"
@@ -83,7 +84,7 @@ if ((!quick)); then
             >"fuzz_$target.log" 2>&1) ||
             { tail -40 "$fuzz_build/fuzz/fuzz_$target.log"; echo "fuzz_$target failed"; exit 1; }
     done
-    echo "libFuzzer targets: built with clang, 4 ran 3000 inputs each over their corpora"
+    echo "libFuzzer targets: built with clang, 5 ran 3000 inputs each over their corpora"
 
     # The Debian packages, installed into a scratch root, and a consumer
     # built against them as C and C++ via pkg-config and find_package.

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: MIT
+// The wire format (bridge/wire.h): what the encoders write decodes to the
+// same fields, byte offsets are those docs/bridge.md gives, and every
+// malformed frame is refused for its own reason.
+#include "wire.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace hsipc_bridge::wire;
+
+constexpr uint64_t kSession = 0x1122334455667788ull;
+
+Refusal decode_one(const std::vector<uint8_t>& header, Frame* f, uint64_t max_payload = 1024) {
+    Part part{header.data(), header.size()};
+    return decode(&part, 1, max_payload, f);
+}
+
+std::vector<uint8_t> msg_header(uint64_t seq, const std::string& src, const std::string& dst, uint32_t size) {
+    std::vector<uint8_t> out(kMsgHeaderMax);
+    out.resize(encode_msg(kSession, "hostA", seq, src, dst, size, out.data()));
+    return out;
+}
+
+Refusal decode_msg(const std::vector<uint8_t>& header, const std::vector<uint8_t>& payload, Frame* f,
+                   uint64_t max_payload = 1024) {
+    Part parts[2] = {{header.data(), header.size()}, {payload.data(), payload.size()}};
+    return decode(parts, 2, max_payload, f);
+}
+
+TEST(Wire, HelloRoundTripsAndHasTheDocumentedLayout) {
+    std::vector<uint8_t> h;
+    ASSERT_TRUE(encode_hello(kSession, "hostA", {"server", "log.v2"}, &h));
+    // magic, version, kind, session (little-endian), host length, host
+    const std::vector<uint8_t> head = {0x68, 0x42, 1, 1, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 5};
+    ASSERT_GE(h.size(), head.size());
+    EXPECT_EQ(head, std::vector<uint8_t>(h.begin(), h.begin() + 13));
+    EXPECT_EQ("hostA", std::string(h.begin() + 13, h.begin() + 18));
+    EXPECT_EQ(2, h[18] | h[19] << 8);  // export count
+    EXPECT_EQ(13u + 5 + 2 + 1 + 6 + 1 + 6, h.size());
+    Frame f;
+    ASSERT_EQ(Refusal::none, decode_one(h, &f));
+    EXPECT_EQ(Kind::hello, f.kind);
+    EXPECT_EQ(kSession, f.session);
+    EXPECT_EQ("hostA", f.host);
+    ASSERT_EQ(2u, f.export_count);
+    EXPECT_EQ("server", f.exports[0]);
+    EXPECT_EQ("log.v2", f.exports[1]);
+}
+
+TEST(Wire, MsgRoundTripsAndHasTheDocumentedLayout) {
+    std::vector<uint8_t> h = msg_header(7, "client", "server", 3);
+    ASSERT_EQ(13u + 5 + 8 + 1 + 6 + 1 + 6 + 4, h.size());
+    EXPECT_EQ(2, h[3]);
+    EXPECT_EQ(7, h[18]);  // seq, little-endian, right after the host
+    EXPECT_EQ(3, h[h.size() - 4]);
+    const std::vector<uint8_t> payload = {1, 2, 3};
+    Frame f;
+    ASSERT_EQ(Refusal::none, decode_msg(h, payload, &f));
+    EXPECT_EQ(Kind::msg, f.kind);
+    EXPECT_EQ(7u, f.seq);
+    EXPECT_EQ("client", f.src);
+    EXPECT_EQ("server", f.dst);
+    EXPECT_EQ(3u, f.payload_size);
+    EXPECT_EQ(payload.data(), f.payload);
+}
+
+TEST(Wire, AnUnnamedSenderAndAnEmptyPayloadAreValid) {
+    Frame f;
+    ASSERT_EQ(Refusal::none, decode_msg(msg_header(1, "", "server", 0), {}, &f));
+    EXPECT_TRUE(f.src.empty());
+    EXPECT_EQ(0u, f.payload_size);
+}
+
+TEST(Wire, ByeRoundTrips) {
+    std::vector<uint8_t> b;
+    ASSERT_TRUE(encode_bye(kSession, "h-1_x", &b));
+    EXPECT_EQ(13u + 5, b.size());
+    Frame f;
+    ASSERT_EQ(Refusal::none, decode_one(b, &f));
+    EXPECT_EQ(Kind::bye, f.kind);
+    EXPECT_EQ("h-1_x", f.host);
+}
+
+TEST(Wire, EncodersRefuseWhatTheDecoderWould) {
+    std::vector<uint8_t> out;
+    EXPECT_FALSE(encode_hello(0, "hostA", {}, &out));                    // session 0
+    EXPECT_FALSE(encode_hello(kSession, "host.A", {}, &out));            // dot in a host
+    EXPECT_FALSE(encode_hello(kSession, std::string(32, 'h'), {}, &out));  // host too long
+    EXPECT_FALSE(encode_hello(kSession, "hostA", {"bad/name"}, &out));
+    EXPECT_FALSE(encode_hello(kSession, "hostA", std::vector<std::string>(257, "x"), &out));
+    EXPECT_TRUE(out.empty());
+    uint8_t buf[kMsgHeaderMax];
+    EXPECT_EQ(0u, encode_msg(kSession, "hostA", 0, "a", "b", 0, buf));  // seq 0
+    EXPECT_EQ(0u, encode_msg(kSession, "hostA", 1, "a", "", 0, buf));   // no destination
+    EXPECT_EQ(0u, encode_msg(kSession, "hostA", 1, std::string(64, 'a'), "b", 0, buf));
+    // The longest header fits kMsgHeaderMax exactly.
+    EXPECT_EQ(kMsgHeaderMax, encode_msg(kSession, std::string(31, 'h'), 1, std::string(63, 's'),
+                                        std::string(63, 'd'), 1, buf));
+    std::vector<uint8_t> longest;
+    ASSERT_TRUE(encode_hello(kSession, std::string(31, 'h'), std::vector<std::string>(256, std::string(63, 'e')),
+                             &longest));
+    EXPECT_EQ(kHelloMax, longest.size());
+}
+
+TEST(Wire, EachMalformedHeaderIsRefusedForItsReason) {
+    std::vector<uint8_t> hello;
+    ASSERT_TRUE(encode_hello(kSession, "hostA", {"server"}, &hello));
+    Frame f;
+    auto with = [&](size_t at, uint8_t byte) {
+        std::vector<uint8_t> v = hello;
+        v[at] = byte;
+        return decode_one(v, &f);
+    };
+    EXPECT_EQ(Refusal::bad_magic, with(0, 'x'));
+    EXPECT_EQ(Refusal::bad_magic, with(1, 'x'));
+    EXPECT_EQ(Refusal::bad_version, with(2, 2));
+    EXPECT_EQ(Refusal::bad_kind, with(3, 0));
+    EXPECT_EQ(Refusal::bad_kind, with(3, 4));
+    EXPECT_EQ(Refusal::bad_host, with(12, 0));                   // empty host
+    EXPECT_EQ(Refusal::bad_host, with(13, '.'));                 // a dot in it
+    EXPECT_EQ(Refusal::truncated, with(12, 200));                // longer than the frame
+    EXPECT_EQ(Refusal::bad_count, with(19, 2));                  // 513 exports
+    EXPECT_EQ(Refusal::truncated, with(18, 2));                  // 2 announced, 1 there
+    EXPECT_EQ(Refusal::bad_name, with(20, 0));                   // empty export name
+    EXPECT_EQ(Refusal::bad_name, with(21, '/'));
+    std::vector<uint8_t> zero_session = hello;
+    for (size_t i = 4; i < 12; i++) zero_session[i] = 0;
+    EXPECT_EQ(Refusal::bad_session, decode_one(zero_session, &f));
+    std::vector<uint8_t> longer = hello;
+    longer.push_back(0);
+    EXPECT_EQ(Refusal::trailing, decode_one(longer, &f));
+    for (size_t n = 0; n < hello.size(); n++) {
+        std::vector<uint8_t> cut(hello.begin(), hello.begin() + n);
+        EXPECT_EQ(Refusal::truncated, decode_one(cut, &f)) << "cut at " << n;
+    }
+    EXPECT_EQ(Refusal::bad_parts, decode(nullptr, 0, 1024, &f));
+}
+
+TEST(Wire, MalformedMsgFramesAreRefused) {
+    Frame f;
+    const std::vector<uint8_t> payload(10, 0xab);
+    EXPECT_EQ(Refusal::none, decode_msg(msg_header(1, "a", "b", 10), payload, &f));
+    EXPECT_EQ(Refusal::too_big, decode_msg(msg_header(1, "a", "b", 10), payload, &f, 9));
+    EXPECT_EQ(Refusal::too_big, decode_msg(msg_header(1, "a", "b", 0xffffffffu), payload, &f));
+    EXPECT_EQ(Refusal::bad_length, decode_msg(msg_header(1, "a", "b", 11), payload, &f));
+    EXPECT_EQ(Refusal::bad_length, decode_msg(msg_header(1, "a", "b", 9), payload, &f));
+    std::vector<uint8_t> h = msg_header(1, "a", "b", 10);
+    EXPECT_EQ(Refusal::bad_parts, decode_one(h, &f));  // no payload part
+    Part three[3] = {{h.data(), h.size()}, {payload.data(), payload.size()}, {payload.data(), 0}};
+    EXPECT_EQ(Refusal::bad_parts, decode(three, 3, 1024, &f));
+    std::vector<uint8_t> seq0 = h;
+    seq0[18] = 0;
+    EXPECT_EQ(Refusal::bad_seq, decode_msg(seq0, payload, &f));
+    std::vector<uint8_t> bad_dst = h;
+    bad_dst[13 + 5 + 8 + 1 + 1 + 1] = ' ';
+    EXPECT_EQ(Refusal::bad_name, decode_msg(bad_dst, payload, &f));
+    std::vector<uint8_t> no_dst = msg_header(1, "a", "b", 10);
+    no_dst[13 + 5 + 8 + 1 + 1] = 0;  // dst length 0, so the frame is a byte too long
+    EXPECT_NE(Refusal::none, decode_msg(no_dst, payload, &f));
+    // A HELLO or BYE with a second part.
+    std::vector<uint8_t> bye;
+    ASSERT_TRUE(encode_bye(kSession, "hostA", &bye));
+    Part two[2] = {{bye.data(), bye.size()}, {payload.data(), payload.size()}};
+    EXPECT_EQ(Refusal::bad_parts, decode(two, 2, 1024, &f));
+}
+
+TEST(Wire, EveryRefusalHasANameAndASentence) {
+    for (size_t r = 0; r < size_t(Refusal::count_); r++) {
+        EXPECT_STRNE("unknown", refusal_name(Refusal(r)));
+        EXPECT_STRNE("", refusal_sentence(Refusal(r)));
+    }
+    EXPECT_STREQ("unknown", refusal_name(Refusal::count_));
+}
+
+TEST(Wire, SequenceCountsGapsRefusesRepeatsAndRestartsWithASession) {
+    Sequence s;
+    uint64_t lost;
+    EXPECT_EQ(Sequence::Verdict::new_session, s.accept(1, 5, &lost));  // joins mid-stream: nothing lost
+    EXPECT_EQ(0u, lost);
+    EXPECT_EQ(Sequence::Verdict::in_order, s.accept(1, 6, &lost));
+    EXPECT_EQ(Sequence::Verdict::gap, s.accept(1, 9, &lost));
+    EXPECT_EQ(2u, lost);
+    EXPECT_EQ(Sequence::Verdict::stale, s.accept(1, 9, &lost));
+    EXPECT_EQ(Sequence::Verdict::stale, s.accept(1, 3, &lost));
+    EXPECT_EQ(Sequence::Verdict::new_session, s.accept(2, 1, &lost));  // the peer restarted
+    EXPECT_EQ(Sequence::Verdict::in_order, s.accept(2, 2, &lost));
+    EXPECT_EQ(Sequence::Verdict::gap, s.accept(2, UINT64_MAX, &lost));
+    EXPECT_EQ(UINT64_MAX - 3, lost);
+    EXPECT_EQ(Sequence::Verdict::stale, s.accept(2, UINT64_MAX, &lost));  // no wrap to a fresh start
+}
+
+}  // namespace

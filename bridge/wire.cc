@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: MIT
+#include "wire.h"
+
+#include <cstring>
+
+namespace hsipc_bridge {
+namespace wire {
+namespace {
+
+// Reads a frame front to back; every read is checked against the end, and
+// a failed read leaves the reader failed, so a decode can test once.
+class Reader {
+public:
+    Reader(const uint8_t* data, size_t size) : p_(data), end_(data + size) {}
+    bool ok() const { return ok_; }
+    bool at_end() const { return p_ == end_; }
+    uint64_t le(unsigned bytes) {
+        const uint8_t* at = p_;
+        if (!take(bytes)) return 0;
+        uint64_t v = 0;
+        for (unsigned i = 0; i < bytes; i++) v |= uint64_t(at[i]) << (8 * i);
+        return v;
+    }
+    std::string_view text(size_t n) {
+        const uint8_t* at = p_;
+        if (!take(n)) return {};
+        return std::string_view(reinterpret_cast<const char*>(at), n);
+    }
+
+private:
+    bool take(size_t n) {
+        if (!ok_ || size_t(end_ - p_) < n) {
+            ok_ = false;
+            return false;
+        }
+        p_ += n;
+        return true;
+    }
+    const uint8_t* p_;
+    const uint8_t* end_;
+    bool ok_ = true;
+};
+
+void put_le(std::vector<uint8_t>* out, uint64_t v, unsigned bytes) {
+    for (unsigned i = 0; i < bytes; i++) out->push_back(uint8_t(v >> (8 * i)));
+}
+
+uint8_t* put_le(uint8_t* p, uint64_t v, unsigned bytes) {
+    for (unsigned i = 0; i < bytes; i++) *p++ = uint8_t(v >> (8 * i));
+    return p;
+}
+
+bool name_byte(char c, bool dot_allowed) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+           (dot_allowed && c == '.');
+}
+
+bool valid_chars(std::string_view s, size_t max, bool dot_allowed) {
+    if (s.empty() || s.size() > max) return false;
+    for (char c : s) {
+        if (!name_byte(c, dot_allowed)) return false;
+    }
+    return true;
+}
+
+void put_header(std::vector<uint8_t>* out, Kind kind, uint64_t session, std::string_view host) {
+    out->push_back(kMagic0);
+    out->push_back(kMagic1);
+    out->push_back(kVersion);
+    out->push_back(uint8_t(kind));
+    put_le(out, session, 8);
+    out->push_back(uint8_t(host.size()));
+    out->insert(out->end(), host.begin(), host.end());
+}
+
+#define HSIPC_BRIDGE_REFUSAL_NAME_(name, sentence) #name,
+#define HSIPC_BRIDGE_REFUSAL_SENTENCE_(name, sentence) sentence,
+const char* const kRefusalNames[] = {HSIPC_BRIDGE_REFUSALS(HSIPC_BRIDGE_REFUSAL_NAME_)};
+const char* const kRefusalSentences[] = {HSIPC_BRIDGE_REFUSALS(HSIPC_BRIDGE_REFUSAL_SENTENCE_)};
+#undef HSIPC_BRIDGE_REFUSAL_NAME_
+#undef HSIPC_BRIDGE_REFUSAL_SENTENCE_
+
+}  // namespace
+
+const char* refusal_name(Refusal r) {
+    return size_t(r) < size_t(Refusal::count_) ? kRefusalNames[size_t(r)] : "unknown";
+}
+
+const char* refusal_sentence(Refusal r) {
+    return size_t(r) < size_t(Refusal::count_) ? kRefusalSentences[size_t(r)] : "unknown refusal";
+}
+
+bool valid_host(std::string_view s) { return valid_chars(s, kHostMax, false); }
+bool valid_name(std::string_view s) { return valid_chars(s, kNameMax, true); }
+
+Refusal decode(const Part* parts, size_t count, uint64_t max_payload, Frame* out) {
+    if (count == 0) return Refusal::bad_parts;
+    Reader in(parts[0].data, parts[0].size);
+    const uint64_t magic0 = in.le(1), magic1 = in.le(1), version = in.le(1), kind = in.le(1);
+    if (!in.ok()) return Refusal::truncated;
+    if (magic0 != kMagic0 || magic1 != kMagic1) return Refusal::bad_magic;
+    // Checked before anything else a later version may change, so an old
+    // bridge says "version" to a new one rather than something misleading.
+    if (version != kVersion) return Refusal::bad_version;
+    if (kind < uint8_t(Kind::hello) || kind > uint8_t(Kind::bye)) return Refusal::bad_kind;
+    out->kind = Kind(kind);
+    out->session = in.le(8);
+    const size_t host_size = size_t(in.le(1));
+    out->host = in.text(host_size);
+    if (!in.ok()) return Refusal::truncated;
+    if (out->session == 0) return Refusal::bad_session;
+    if (!valid_host(out->host)) return Refusal::bad_host;
+
+    switch (out->kind) {
+    case Kind::hello: {
+        if (count != 1) return Refusal::bad_parts;
+        const uint64_t n = in.le(2);
+        if (!in.ok()) return Refusal::truncated;
+        if (n > kMaxExports) return Refusal::bad_count;
+        out->export_count = uint32_t(n);
+        for (uint32_t i = 0; i < out->export_count; i++) {
+            const size_t len = size_t(in.le(1));
+            out->exports[i] = in.text(len);
+            if (!in.ok()) return Refusal::truncated;
+            if (!valid_name(out->exports[i])) return Refusal::bad_name;
+        }
+        break;
+    }
+    case Kind::msg: {
+        out->seq = in.le(8);
+        const size_t src_size = size_t(in.le(1));
+        out->src = in.text(src_size);
+        const size_t dst_size = size_t(in.le(1));
+        out->dst = in.text(dst_size);
+        out->payload_size = uint32_t(in.le(4));
+        if (!in.ok()) return Refusal::truncated;
+        if (out->seq == 0) return Refusal::bad_seq;
+        if ((!out->src.empty() && !valid_name(out->src)) || !valid_name(out->dst)) return Refusal::bad_name;
+        if (out->payload_size > max_payload) return Refusal::too_big;
+        if (!in.at_end()) return Refusal::trailing;
+        if (count != 2) return Refusal::bad_parts;
+        if (parts[1].size != out->payload_size) return Refusal::bad_length;
+        out->payload = parts[1].data;
+        return Refusal::none;
+    }
+    case Kind::bye:
+        if (count != 1) return Refusal::bad_parts;
+        break;
+    }
+    return in.at_end() ? Refusal::none : Refusal::trailing;
+}
+
+bool encode_hello(uint64_t session, std::string_view host, const std::vector<std::string>& exports,
+                  std::vector<uint8_t>* out) {
+    if (session == 0 || !valid_host(host) || exports.size() > kMaxExports) return false;
+    for (const std::string& e : exports) {
+        if (!valid_name(e)) return false;
+    }
+    put_header(out, Kind::hello, session, host);
+    put_le(out, exports.size(), 2);
+    for (const std::string& e : exports) {
+        out->push_back(uint8_t(e.size()));
+        out->insert(out->end(), e.begin(), e.end());
+    }
+    return true;
+}
+
+bool encode_bye(uint64_t session, std::string_view host, std::vector<uint8_t>* out) {
+    if (session == 0 || !valid_host(host)) return false;
+    put_header(out, Kind::bye, session, host);
+    return true;
+}
+
+size_t encode_msg(uint64_t session, std::string_view host, uint64_t seq, std::string_view src, std::string_view dst,
+                  uint32_t payload_size, uint8_t* out) {
+    if (session == 0 || seq == 0 || !valid_host(host) || (!src.empty() && !valid_name(src)) || !valid_name(dst)) {
+        return 0;
+    }
+    uint8_t* p = out;
+    *p++ = kMagic0;
+    *p++ = kMagic1;
+    *p++ = kVersion;
+    *p++ = uint8_t(Kind::msg);
+    p = put_le(p, session, 8);
+    *p++ = uint8_t(host.size());
+    std::memcpy(p, host.data(), host.size());
+    p += host.size();
+    p = put_le(p, seq, 8);
+    *p++ = uint8_t(src.size());
+    if (!src.empty()) std::memcpy(p, src.data(), src.size());
+    p += src.size();
+    *p++ = uint8_t(dst.size());
+    std::memcpy(p, dst.data(), dst.size());
+    p += dst.size();
+    p = put_le(p, payload_size, 4);
+    return size_t(p - out);
+}
+
+Sequence::Verdict Sequence::accept(uint64_t session, uint64_t seq, uint64_t* lost) {
+    *lost = 0;
+    if (!started_ || session != session_) {
+        started_ = true;
+        session_ = session;
+        last_ = seq;
+        return Verdict::new_session;
+    }
+    if (seq <= last_) return Verdict::stale;
+    *lost = seq - last_ - 1;
+    last_ = seq;
+    return *lost == 0 ? Verdict::in_order : Verdict::gap;
+}
+
+}  // namespace wire
+}  // namespace hsipc_bridge
