@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: MIT
+// hsipc-bridge's flags and configuration file (bridge/options.h).
+#include "options.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace hsipc_bridge;
+
+bool parse(std::vector<std::string> args, Options* opt, Action* action, std::string* error) {
+    args.insert(args.begin(), "hsipc-bridge");
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    return parse_command_line(int(args.size()), argv.data(), opt, action, error);
+}
+
+Options minimal() {
+    Options o;
+    o.region = "hostA";
+    o.host = "hostA";
+    o.peers.push_back({"hostB", "tcp://127.0.0.1:5552"});
+    return o;
+}
+
+std::string invalid(const Options& o) {
+    std::string e;
+    return validate(o, &e) ? "" : e;
+}
+
+TEST(BridgeOptions, FlagsSetEverySetting) {
+    Options o;
+    Action a;
+    std::string e;
+    ASSERT_TRUE(parse({"--region", "r1", "--host=hA", "--listen", "tcp://127.0.0.1:*", "--peer", "hB=tcp://h:1",
+                       "--peer", "hC", "--export", "srv", "--export=log", "--hwm", "10", "--retry-queue", "0",
+                       "--max-proxies", "3", "--max-message", "64K", "--heartbeat", "50ms", "--peer-timeout", "1s",
+                       "--allow-remote"},
+                      &o, &a, &e))
+        << e;
+    EXPECT_EQ(Action::run, a);
+    EXPECT_EQ("r1", o.region);
+    EXPECT_EQ("hA", o.host);
+    EXPECT_EQ("tcp://127.0.0.1:*", o.listen);
+    ASSERT_EQ(2u, o.peers.size());
+    EXPECT_EQ("hB", o.peers[0].name);
+    EXPECT_EQ("tcp://h:1", o.peers[0].address);
+    EXPECT_EQ("hC", o.peers[1].name);
+    EXPECT_EQ("", o.peers[1].address);
+    EXPECT_EQ((std::vector<std::string>{"srv", "log"}), o.exports);
+    EXPECT_EQ(10u, o.hwm);
+    EXPECT_EQ(0u, o.retry_queue);
+    EXPECT_EQ(3u, o.max_proxies);
+    EXPECT_EQ(65536u, o.max_message);
+    EXPECT_EQ(50000000, o.heartbeat_ns);
+    EXPECT_EQ(1000000000, o.peer_timeout_ns);
+    EXPECT_TRUE(o.allow_remote);
+    EXPECT_EQ("", invalid(o));
+}
+
+TEST(BridgeOptions, BadFlagsAreUsageErrors) {
+    Options o;
+    Action a;
+    std::string e;
+    EXPECT_FALSE(parse({"--nope", "1"}, &o, &a, &e));
+    EXPECT_NE(std::string::npos, e.find("--nope")) << e;
+    EXPECT_FALSE(parse({"--peer_timeout", "1s"}, &o, &a, &e));  // keys are spelled with _, flags with -
+    EXPECT_FALSE(parse({"--region"}, &o, &a, &e));
+    EXPECT_FALSE(parse({"stray"}, &o, &a, &e));
+    EXPECT_FALSE(parse({"--hwm", "ten"}, &o, &a, &e));
+    EXPECT_NE(std::string::npos, e.find("--hwm")) << e;
+    EXPECT_FALSE(parse({"--heartbeat", "5 ms"}, &o, &a, &e));
+    EXPECT_FALSE(parse({"--heartbeat", "5m"}, &o, &a, &e));
+    EXPECT_FALSE(parse({"--max-message", "1T"}, &o, &a, &e));
+    EXPECT_FALSE(parse({"--peer", "=tcp://h:1"}, &o, &a, &e));
+    EXPECT_FALSE(parse({"--config", "/nonexistent/bridge.conf"}, &o, &a, &e));
+    EXPECT_TRUE(parse({"--region", "x", "--help", "--bogus"}, &o, &a, &e));  // help wins, as soon as seen
+    EXPECT_EQ(Action::help, a);
+}
+
+TEST(BridgeOptions, ConfigFileInTheLibrarysStyleAndFlagsOverIt) {
+    const std::string path = "/tmp/hsipc-bridge-options-" + std::to_string(getpid()) + ".conf";
+    {
+        std::ofstream f(path);
+        f << "# a bridge\n"
+             "region = hostA\n"
+             "host = hostA   # trailing comment\n"
+             "listen = tcp://127.0.0.1:5551\n"
+             "peer = hostB tcp://127.0.0.1:5552\n"
+             "peer = hostC\n"
+             "export = server\n"
+             "heartbeat = 100ms\n"
+             "peer_timeout = 2s\n"
+             "allow_remote = no\n";
+    }
+    Options o;
+    Action a;
+    std::string e;
+    ASSERT_TRUE(parse({"--heartbeat", "200ms", "--config", path, "--export", "log"}, &o, &a, &e)) << e;
+    std::remove(path.c_str());
+    EXPECT_EQ("hostA", o.region);
+    ASSERT_EQ(2u, o.peers.size());
+    EXPECT_EQ("tcp://127.0.0.1:5552", o.peers[0].address);
+    EXPECT_EQ("", o.peers[1].address);
+    EXPECT_EQ((std::vector<std::string>{"server", "log"}), o.exports);  // flags add to the file's lists
+    EXPECT_EQ(200000000, o.heartbeat_ns);                                // and override its values
+    EXPECT_EQ(2000000000, o.peer_timeout_ns);
+    EXPECT_EQ("", invalid(o));
+    // What --check prints reads back to the same options.
+    Options back;
+    ASSERT_TRUE(apply_config_text(to_config_text(o), &back, &e)) << e;
+    EXPECT_EQ(to_config_text(o), to_config_text(back));
+}
+
+TEST(BridgeOptions, ConfigErrorsNameTheLine) {
+    Options o;
+    std::string e;
+    EXPECT_FALSE(apply_config_text("region = a\nbogus = 1\n", &o, &e));
+    EXPECT_EQ("line 2: bogus: unknown setting", e);
+    EXPECT_FALSE(apply_config_text("\n\nregion\n", &o, &e));
+    EXPECT_EQ(0u, e.find("line 3:")) << e;
+    EXPECT_FALSE(apply_config_text("hwm = -1\n", &o, &e));
+    EXPECT_FALSE(apply_config_text("hwm = 99999999999\n", &o, &e));
+    EXPECT_FALSE(apply_config_text("allow_remote = maybe\n", &o, &e));
+    EXPECT_FALSE(apply_config_text(std::string("region = a\0b\n", 13), &o, &e));
+    EXPECT_EQ("", o.region);  // nothing applied from a file with an error
+}
+
+TEST(BridgeOptions, ValidationLimits) {
+    EXPECT_EQ("", invalid(minimal()));
+    Options o = minimal();
+    o.region = "";
+    EXPECT_NE("", invalid(o));
+    o = minimal();
+    o.host = "host.A";  // HOST.NAME must split at the first dot
+    EXPECT_NE("", invalid(o));
+    o.host = std::string(32, 'h');
+    EXPECT_NE("", invalid(o));
+    o = minimal();
+    o.peers.clear();
+    EXPECT_NE("", invalid(o));
+    o = minimal();
+    o.peers.push_back(o.peers[0]);
+    EXPECT_NE("", invalid(o));
+    o = minimal();
+    o.peers.push_back({"hostA", ""});  // ourselves
+    EXPECT_NE("", invalid(o));
+    o = minimal();
+    o.peers.push_back({"hostC", ""});  // connects to us: needs a listen address
+    EXPECT_NE(std::string::npos, invalid(o).find("--listen"));
+    o.listen = "tcp://127.0.0.1:5551";
+    EXPECT_EQ("", invalid(o));
+    o = minimal();
+    o.exports = {"a", "a"};
+    EXPECT_NE("", invalid(o));
+    o.exports = std::vector<std::string>(257, "x");
+    EXPECT_NE("", invalid(o));
+    o = minimal();
+    o.hwm = 0;
+    EXPECT_NE("", invalid(o));
+    o = minimal();
+    o.max_message = (uint64_t(1) << 30) + 1;
+    EXPECT_NE("", invalid(o));
+    o = minimal();
+    o.heartbeat_ns = 1000000;
+    EXPECT_NE("", invalid(o));
+    o = minimal();
+    o.peer_timeout_ns = o.heartbeat_ns;  // at least two heartbeats
+    EXPECT_NE("", invalid(o));
+}
+
+TEST(BridgeOptions, NothingBindsBeyondLoopbackWithoutAllowRemote) {
+    for (const char* loopback : {"tcp://127.0.0.1:5551", "tcp://127.1.2.3:1", "tcp://localhost:*", "tcp://[::1]:9"}) {
+        Options o = minimal();
+        o.listen = loopback;
+        EXPECT_EQ("", invalid(o)) << loopback;
+    }
+    for (const char* remote : {"tcp://*:5551", "tcp://0.0.0.0:5551", "tcp://192.168.1.2:5551", "tcp://eth0:5551",
+                               "tcp://[::]:5551", "tcp://127.0.0.1.evil.example:1", "tcp://1270.0.0.1:1"}) {
+        Options o = minimal();
+        o.listen = remote;
+        std::string e = invalid(o);
+        EXPECT_NE("", e) << remote;
+        o.allow_remote = true;
+        EXPECT_EQ("", invalid(o)) << remote;
+    }
+    for (const char* bad : {"udp://127.0.0.1:1", "tcp://127.0.0.1", "tcp://127.0.0.1:0", "tcp://127.0.0.1:65536",
+                            "tcp://a;b:1", "ipc:///tmp/x", "tcp://[::1:1"}) {
+        EXPECT_FALSE(valid_address(bad, true)) << bad;
+    }
+    EXPECT_FALSE(valid_address("tcp://127.0.0.1:*", false));  // a peer's port is a number
+    EXPECT_FALSE(valid_address("tcp://*:1", false));
+}
+
+}  // namespace
