@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
-// hsipc-bridge's flags and configuration file (bridge/options.h).
+// hsipc-bridge's flags and configuration file (bridge/options.h), and the
+// program's --help, --check and exit statuses as a user meets them.
 #include "options.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -197,6 +199,49 @@ TEST(BridgeOptions, NothingBindsBeyondLoopbackWithoutAllowRemote) {
     }
     EXPECT_FALSE(valid_address("tcp://127.0.0.1:*", false));  // a peer's port is a number
     EXPECT_FALSE(valid_address("tcp://*:1", false));
+}
+
+// The program itself: exit statuses and what --help and --check print.
+struct RunResult {
+    int status;
+    std::string out;
+};
+
+RunResult run(const std::string& args, const std::string& env = "") {
+    RunResult r{-1, ""};
+    FILE* p = popen((env + " " + HSIPC_BRIDGE + " " + args + " 2>&1").c_str(), "r");
+    if (!p) return r;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+    int st = pclose(p);
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return r;
+}
+
+TEST(BridgeProgram, HelpVersionCheckAndExitStatuses) {
+    RunResult r = run("--help");
+    EXPECT_EQ(0, r.status);
+    EXPECT_EQ(0u, r.out.find("usage: hsipc-bridge")) << r.out;
+    r = run("--version");
+    EXPECT_EQ(0, r.status);
+    EXPECT_NE(std::string::npos, r.out.find("wire format 1")) << r.out;
+    r = run("--region r --host hA --peer hB=tcp://127.0.0.1:5552 --export srv --check");
+    EXPECT_EQ(0, r.status) << r.out;
+    EXPECT_NE(std::string::npos, r.out.find("peer = hB tcp://127.0.0.1:5552\n")) << r.out;
+    EXPECT_NE(std::string::npos, r.out.find("export = srv\n")) << r.out;
+    r = run("--bogus");
+    EXPECT_EQ(2, r.status) << r.out;
+    r = run("--region r --host hA");  // no peer
+    EXPECT_EQ(2, r.status) << r.out;
+    r = run("--region r --host hA --peer hB --listen tcp://0.0.0.0:5551 --check");
+    EXPECT_EQ(2, r.status) << r.out;
+    EXPECT_NE(std::string::npos, r.out.find("--allow-remote")) << r.out;
+    // A region that cannot be attached is a failure, not a usage error.
+    r = run("--region bridge-options-" + std::to_string(getpid()) + " --host hA --peer hB=tcp://127.0.0.1:1",
+            "HSIPC_CONFIG=/nonexistent");
+    EXPECT_EQ(1, r.status) << r.out;
+    EXPECT_NE(std::string::npos, r.out.find("cannot attach")) << r.out;
 }
 
 }  // namespace

@@ -1,0 +1,753 @@
+// SPDX-License-Identifier: MIT
+#include "bridge.h"
+
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <sstream>
+
+namespace hsipc_bridge {
+
+// One configured peer bridge and everything we keep about it.
+struct Peer {
+    PeerConfig cfg;
+    void* dealer = nullptr;  // our connection to it, where it has an address
+    std::string route;       // else its connection to our ROUTER, once it spoke
+    bool up = false;         // heard from within peer_timeout
+    int64_t last_heard_ns = 0;
+    uint64_t hello_session = 0;
+    wire::Sequence seq_in;
+    uint64_t seq_out = 0;  // the last MSG number we gave it
+    bool need_hello = true;
+    // PEER.REMOTE proxies by REMOTE; "" is the host proxy PEER.
+    std::map<std::string, std::unique_ptr<Proxy>, std::less<>> proxies;
+    std::set<std::string> open_failures_logged;
+    // Local senders that sent to this peer: it may send to them (replies).
+    std::set<std::string, std::less<>> reply_routes;
+    std::deque<std::string> reply_order;
+    // The frame ZeroMQ would not take yet (high-water mark, no connection).
+    bool pending = false;
+    zmq_msg_t pending_header;
+    zmq_msg_t pending_payload;
+    int64_t pending_since_ns = 0;
+};
+
+struct Bridge::Monitor {
+    void* pair = nullptr;
+    void* watched = nullptr;
+};
+
+namespace {
+
+constexpr size_t kDrainBatch = 64;         // messages from one proxy per turn
+constexpr size_t kReceiveBatch = 256;      // frames from one socket per turn
+constexpr size_t kMaxReplyRoutes = 1024;   // per peer
+constexpr uint64_t kRefusalsLogged = 10;   // per reason; after that only counted
+constexpr int64_t kRetryNs = 2000000;      // full local inboxes and ROUTER back-pressure: look again
+constexpr int kLingerMs = 500;             // at exit, for BYE and frames in flight
+
+int64_t monotonic_ns() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// ZeroMQ frees a forwarded payload (a buffer in the region, sent without a
+// copy) from its I/O thread once the bytes are out, or when it drops the
+// frame. One bridge per process, so one region.
+hsipc_region* g_release_region = nullptr;
+static_assert(sizeof(void*) >= sizeof(hsipc_off), "the buffer's offset travels as ZeroMQ's hint");
+
+void release_payload(void*, void* hint) { hsipc_release(g_release_region, hsipc_off(uintptr_t(hint))); }
+
+int ms_ceil(int64_t ns) { return ns <= 0 ? 0 : int(std::min<int64_t>((ns + 999999) / 1000000, 1 << 30)); }
+
+}  // namespace
+
+Bridge::Bridge(const Options& opt) : opt_(opt), local_(&counters_, opt.retry_queue) {
+    for (const std::string& e : opt_.exports) exports_.insert(e);
+}
+
+Bridge::~Bridge() { stop(); }
+
+void Bridge::log(const char* fmt, ...) const {
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    std::vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    std::fprintf(stderr, "hsipc-bridge[%s]: %s\n", opt_.host.c_str(), text);
+}
+
+bool Bridge::setup_socket(void* socket, const std::string& address, std::string* error) {
+    const int hwm = int(opt_.hwm);
+    const int64_t max_part = int64_t(std::max<uint64_t>(max_payload_, wire::kHeaderMax));
+    const int heartbeat_ms = ms_ceil(opt_.heartbeat_ns), timeout_ms = ms_ceil(opt_.peer_timeout_ns);
+    // Reconnecting backs off from reconnect_ms up to half a peer_timeout
+    // (at most 1 s), so a peer that returns is found within about that.
+    const int linger = 0, reconnect_ms = std::min(100, heartbeat_ms);
+    const int reconnect_max_ms = std::max(reconnect_ms, std::min(1000, timeout_ms / 2));
+    // IPv6 only for an IPv6 address: otherwise an IPv4 listener would be
+    // a dual-stack one, and name itself tcp://[::ffff:127.0.0.1]:PORT.
+    const int ipv6 = address.find('[') != std::string::npos ? 1 : 0;
+    // max_part bounds what ZeroMQ allocates for any one part a peer sends;
+    // a longer one ends that connection (counted in disconnects).
+    if (zmq_setsockopt(socket, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
+        zmq_setsockopt(socket, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
+        zmq_setsockopt(socket, ZMQ_MAXMSGSIZE, &max_part, sizeof max_part) != 0 ||
+        zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(socket, ZMQ_HEARTBEAT_IVL, &heartbeat_ms, sizeof heartbeat_ms) != 0 ||
+        zmq_setsockopt(socket, ZMQ_HEARTBEAT_TIMEOUT, &timeout_ms, sizeof timeout_ms) != 0 ||
+        zmq_setsockopt(socket, ZMQ_RECONNECT_IVL, &reconnect_ms, sizeof reconnect_ms) != 0 ||
+        zmq_setsockopt(socket, ZMQ_RECONNECT_IVL_MAX, &reconnect_max_ms, sizeof reconnect_max_ms) != 0 ||
+        zmq_setsockopt(socket, ZMQ_IPV6, &ipv6, sizeof ipv6) != 0) {
+        *error = std::string("ZeroMQ socket options: ") + zmq_strerror(zmq_errno());
+        return false;
+    }
+    return true;
+}
+
+bool Bridge::add_monitor(void* socket, std::string* error) {
+    const std::string address = "inproc://monitor-" + std::to_string(monitors_.size());
+    const int events = ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                       ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+    auto m = std::make_unique<Monitor>();
+    m->watched = socket;
+    m->pair = zmq_socket(ctx_, ZMQ_PAIR);
+    if (!m->pair || zmq_socket_monitor(socket, address.c_str(), events) != 0 ||
+        zmq_connect(m->pair, address.c_str()) != 0) {
+        if (m->pair) zmq_close(m->pair);
+        *error = std::string("ZeroMQ socket monitor: ") + zmq_strerror(zmq_errno());
+        return false;
+    }
+    monitors_.push_back(std::move(m));
+    return true;
+}
+
+bool Bridge::start(std::string* error) {
+    int rc = local_.attach(opt_.region);
+    if (rc != HSIPC_OK) {
+        *error = "cannot attach to region " + opt_.region + ": " + hsipc_strerror(rc);
+        return false;
+    }
+    g_release_region = local_.region();
+    max_payload_ = opt_.max_message ? opt_.max_message : local_.largest_buffer();
+    while (session_ == 0) {
+        if (getrandom(&session_, sizeof session_, 0) != ssize_t(sizeof session_)) session_ = uint64_t(monotonic_ns());
+    }
+    if (!wire::encode_hello(session_, opt_.host, opt_.exports, &hello_) ||
+        !wire::encode_bye(session_, opt_.host, &bye_)) {
+        *error = "cannot encode HELLO";  // validate() rules this out
+        return false;
+    }
+    ctx_ = zmq_ctx_new();
+    if (!ctx_) {
+        *error = std::string("ZeroMQ: ") + zmq_strerror(zmq_errno());
+        return false;
+    }
+    if (!opt_.listen.empty()) {
+        router_ = zmq_socket(ctx_, ZMQ_ROUTER);
+        const int mandatory = 1;  // EAGAIN at the high-water mark and EHOSTUNREACH, never a silent drop
+        if (!router_ || !setup_socket(router_, opt_.listen, error) ||
+            zmq_setsockopt(router_, ZMQ_ROUTER_MANDATORY, &mandatory, sizeof mandatory) != 0 ||
+            !add_monitor(router_, error)) {
+            if (error->empty()) *error = std::string("ZeroMQ: ") + zmq_strerror(zmq_errno());
+            return false;
+        }
+        if (zmq_bind(router_, opt_.listen.c_str()) != 0) {
+            *error = "cannot listen on " + opt_.listen + ": " + zmq_strerror(zmq_errno());
+            return false;
+        }
+        char bound[256];
+        size_t size = sizeof bound;
+        if (zmq_getsockopt(router_, ZMQ_LAST_ENDPOINT, bound, &size) == 0) log("listening on %s", bound);
+    }
+    for (const PeerConfig& cfg : opt_.peers) {
+        auto p = std::make_unique<Peer>();
+        p->cfg = cfg;
+        if (!cfg.address.empty()) {
+            p->dealer = zmq_socket(ctx_, ZMQ_DEALER);
+            const int immediate = 1;  // no queueing for a connection not yet made: EAGAIN instead
+            if (!p->dealer || !setup_socket(p->dealer, cfg.address, error) ||
+                zmq_setsockopt(p->dealer, ZMQ_IMMEDIATE, &immediate, sizeof immediate) != 0 ||
+                !add_monitor(p->dealer, error)) {
+                if (error->empty()) *error = std::string("ZeroMQ: ") + zmq_strerror(zmq_errno());
+                return false;
+            }
+            if (zmq_connect(p->dealer, cfg.address.c_str()) != 0) {
+                *error = "cannot connect to " + cfg.name + " at " + cfg.address + ": " + zmq_strerror(zmq_errno());
+                return false;
+            }
+        }
+        peers_.push_back(std::move(p));
+    }
+    log("region %s, session %016llx, %zu peer(s), %zu export(s), max_message %llu", opt_.region.c_str(),
+        (unsigned long long)session_, peers_.size(), opt_.exports.size(), (unsigned long long)max_payload_);
+    return true;
+}
+
+void Bridge::stop() {
+    if (ctx_) {
+        const int linger = kLingerMs;
+        // Proxies close first, so local senders get HSIPC_EPEER at once;
+        // what they and the retry queues still hold is counted.
+        for (auto& p : peers_) {
+            for (auto& entry : p->proxies) local_.close_proxy(entry.second.get(), &counters_.dropped_stopped);
+            p->proxies.clear();
+            drop_pending(*p, &counters_.dropped_stopped);
+            if (connected(*p)) send_control(*p, bye_);
+        }
+        counters_.dropped_stopped += local_.queued();
+        for (auto& m : monitors_) {
+            zmq_socket_monitor(m->watched, nullptr, 0);
+            zmq_close(m->pair);
+        }
+        monitors_.clear();
+        if (router_) {
+            zmq_setsockopt(router_, ZMQ_LINGER, &linger, sizeof linger);
+            zmq_close(router_);
+            router_ = nullptr;
+        }
+        for (auto& p : peers_) {
+            if (!p->dealer) continue;
+            zmq_setsockopt(p->dealer, ZMQ_LINGER, &linger, sizeof linger);
+            zmq_close(p->dealer);
+            p->dealer = nullptr;
+        }
+        // Returns once every frame is sent or dropped, so every payload
+        // ZeroMQ held is released before the region goes.
+        zmq_ctx_term(ctx_);
+        ctx_ = nullptr;
+    }
+    peers_.clear();
+    local_.detach();
+    g_release_region = nullptr;
+}
+
+// ---- Links ------------------------------------------------------------------
+
+bool Bridge::connected(const Peer& p) const { return p.dealer || (router_ && !p.route.empty()); }
+
+// 0 when ZeroMQ took the frame (and the messages), else an errno with the
+// messages still ours: EAGAIN for "not now" (high-water mark, no
+// connection yet), which the caller retries.
+int Bridge::send_frame(Peer& p, zmq_msg_t* header, zmq_msg_t* payload) {
+    void* socket = p.dealer;
+    if (!socket) {
+        if (!router_ || p.route.empty()) return EAGAIN;
+        socket = router_;
+        zmq_msg_t route;
+        zmq_msg_init_size(&route, p.route.size());
+        std::memcpy(zmq_msg_data(&route), p.route.data(), p.route.size());
+        if (zmq_msg_send(&route, socket, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+            const int e = zmq_errno();
+            zmq_msg_close(&route);
+            // EHOSTUNREACH: that connection is gone; the peer reconnects
+            // and its next frame names the new one.
+            return e == EHOSTUNREACH ? EAGAIN : e;
+        }
+    } else if (zmq_msg_send(header, socket, (payload ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) < 0) {
+        return zmq_errno();
+    } else {
+        header = nullptr;
+    }
+    // Past the first part a message is committed: ZeroMQ checks the
+    // high-water mark only there, so the rest does not block.
+    if (header && zmq_msg_send(header, socket, payload ? ZMQ_SNDMORE : 0) < 0) return zmq_errno();
+    if (payload && zmq_msg_send(payload, socket, 0) < 0) return zmq_errno();
+    return 0;
+}
+
+void Bridge::send_control(Peer& p, const std::vector<uint8_t>& frame) {
+    zmq_msg_t m;
+    zmq_msg_init_size(&m, frame.size());
+    std::memcpy(zmq_msg_data(&m), frame.data(), frame.size());
+    const int rc = send_frame(p, &m, nullptr);
+    zmq_msg_close(&m);
+    if (&frame == &hello_) p.need_hello = rc != 0;
+}
+
+void Bridge::send_hello(Peer& p) {
+    if (connected(p)) send_control(p, hello_);
+}
+
+bool Bridge::send_pending(Peer& p) {
+    if (!p.pending) return true;
+    const int rc = send_frame(p, &p.pending_header, &p.pending_payload);
+    if (rc == EAGAIN) return false;
+    if (rc == 0) {
+        counters_.forwarded++;
+    } else {
+        counters_.dropped_link++;
+        p.seq_out--;
+    }
+    zmq_msg_close(&p.pending_header);
+    zmq_msg_close(&p.pending_payload);  // where not sent, releases the buffer
+    p.pending = false;
+    return true;
+}
+
+void Bridge::drop_pending(Peer& p, uint64_t* drop) {
+    if (!p.pending) return;
+    zmq_msg_close(&p.pending_header);
+    zmq_msg_close(&p.pending_payload);  // releases the buffer
+    p.pending = false;
+    p.seq_out--;  // it was the last numbered: the next frame takes its number
+    (*drop)++;
+}
+
+Peer* Bridge::find_peer(std::string_view host) {
+    for (auto& p : peers_) {
+        if (p->cfg.name == host) return p.get();
+    }
+    return nullptr;
+}
+
+void Bridge::refuse(wire::Refusal reason, const Peer* dealer_peer) {
+    const size_t r = size_t(reason);
+    counters_.refused_by[r]++;
+    if (refusals_logged_[r]++ < kRefusalsLogged) {
+        const std::string from =
+            dealer_peer ? "our connection to " + dealer_peer->cfg.name : "a connection to our listener";
+        log("refused a frame from %s: %s%s", from.c_str(), wire::refusal_sentence(reason),
+            refusals_logged_[r] == kRefusalsLogged ? " (no more of these are logged, only counted)" : "");
+    }
+}
+
+// Frames from one socket, at most kReceiveBatch; false when it may have more.
+bool Bridge::receive(void* socket, bool router, Peer* dealer_peer) {
+    for (size_t n = 0; n < kReceiveBatch; n++) {
+        std::string route;
+        if (router) {
+            zmq_msg_t id;
+            zmq_msg_init(&id);
+            if (zmq_msg_recv(&id, socket, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&id);
+                return true;
+            }
+            route.assign(static_cast<const char*>(zmq_msg_data(&id)), zmq_msg_size(&id));
+            const bool more = zmq_msg_more(&id);
+            zmq_msg_close(&id);
+            if (!more) continue;
+        }
+        // Up to kMaxParts + 1 parts are kept; the rest of a longer message
+        // is read and let go (ZeroMQ holds a message whole before we see it).
+        zmq_msg_t parts[wire::kMaxParts + 1];
+        for (zmq_msg_t& m : parts) zmq_msg_init(&m);
+        size_t count = 0;
+        bool more = true;
+        while (more) {
+            zmq_msg_t spare;
+            zmq_msg_init(&spare);
+            zmq_msg_t* into = count < wire::kMaxParts + 1 ? &parts[count] : &spare;
+            const int flags = (count == 0 && !router) ? ZMQ_DONTWAIT : 0;
+            if (zmq_msg_recv(into, socket, flags) < 0) {
+                zmq_msg_close(&spare);
+                break;
+            }
+            more = zmq_msg_more(into);
+            if (into == &spare) {
+                zmq_msg_close(&spare);
+            } else {
+                count++;
+            }
+        }
+        if (count > 0) on_frame(parts, count, router ? &route : nullptr, dealer_peer);
+        for (zmq_msg_t& m : parts) zmq_msg_close(&m);
+        if (count == 0) return true;
+    }
+    return false;
+}
+
+void Bridge::on_frame(zmq_msg_t* parts, size_t count, const std::string* route, Peer* dealer_peer) {
+    wire::Part wp[wire::kMaxParts + 1];
+    for (size_t i = 0; i < count; i++) {
+        wp[i] = {static_cast<const uint8_t*>(zmq_msg_data(&parts[i])), zmq_msg_size(&parts[i])};
+    }
+    wire::Frame& f = frame_;
+    const wire::Refusal r = wire::decode(wp, count, max_payload_, &f);
+    if (r != wire::Refusal::none) return refuse(r, dealer_peer);
+    Peer* p = find_peer(f.host);
+    // The peer we connected to must be the one that answers on that connection.
+    if (!p || (dealer_peer && p != dealer_peer)) return refuse(wire::Refusal::unknown_peer, dealer_peer);
+    if (f.kind == wire::Kind::msg) {
+        uint64_t lost = 0;
+        if (p->seq_in.accept(f.session, f.seq, &lost) == wire::Sequence::Verdict::stale) {
+            return refuse(wire::Refusal::stale_seq, dealer_peer);
+        }
+        counters_.lost += lost;
+        if (exports_.count(f.dst) == 0 && p->reply_routes.count(f.dst) == 0) {
+            return refuse(wire::Refusal::bad_destination, dealer_peer);
+        }
+    }
+    // Only a frame that passed every check moves the peer's state.
+    if (route && p->cfg.address.empty() && p->route != *route) {
+        p->route = *route;
+        log("peer %s connected to us", p->cfg.name.c_str());
+        send_hello(*p);
+    }
+    p->last_heard_ns = now_ns_;
+    if (f.kind == wire::Kind::bye) return peer_down(*p, "it said goodbye");
+    if (!p->up) peer_up(*p);
+    if (f.kind == wire::Kind::hello) return on_hello(*p, f);
+    on_msg(*p, f);
+}
+
+void Bridge::on_hello(Peer& p, const wire::Frame& f) {
+    if (f.session != p.hello_session) {
+        if (p.hello_session) log("peer %s restarted (session %016llx)", p.cfg.name.c_str(), (unsigned long long)f.session);
+        p.hello_session = f.session;
+    }
+    std::set<std::string, std::less<>> advertised;
+    for (uint32_t i = 0; i < f.export_count; i++) advertised.emplace(f.exports[i]);
+    for (const std::string& name : advertised) {
+        auto it = p.proxies.find(name);
+        if (it != p.proxies.end()) {
+            it->second->exported = true;
+            continue;
+        }
+        auto px = std::make_unique<Proxy>();
+        px->peer = p.cfg.name;
+        px->remote = name;
+        px->exported = true;
+        const int rc = local_.open_proxy(px.get());
+        if (rc != HSIPC_OK) {
+            // Tried again at its next HELLO; said once.
+            if (p.open_failures_logged.insert(name).second) {
+                log("cannot open proxy %s.%s: %s", p.cfg.name.c_str(), name.c_str(),
+                    rc == HSIPC_EINVAL ? "name longer than 63 bytes" : hsipc_strerror(rc));
+            }
+            continue;
+        }
+        p.proxies.emplace(name, std::move(px));
+    }
+    for (auto it = p.proxies.begin(); it != p.proxies.end();) {
+        Proxy& px = *it->second;
+        if (px.exported && advertised.count(px.remote) == 0) px.exported = false;
+        if (!px.remote.empty() && !px.exported && !px.sender) {
+            local_.close_proxy(&px, &counters_.dropped_unroutable);
+            it = p.proxies.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+void Bridge::on_msg(Peer& p, const wire::Frame& f) {
+    Proxy* from = sender_proxy(p, f.src);
+    if (!from) {
+        counters_.dropped_no_proxy++;
+        return;
+    }
+    from->last_used_ns = now_ns_;
+    local_.deliver(from, f.dst, f.payload, f.payload_size);
+}
+
+void Bridge::read_monitor(Monitor& m) {
+    for (;;) {
+        zmq_msg_t event, address;
+        zmq_msg_init(&event);
+        if (zmq_msg_recv(&event, m.pair, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&event);
+            return;
+        }
+        uint16_t id = 0;
+        if (zmq_msg_size(&event) >= sizeof id) std::memcpy(&id, zmq_msg_data(&event), sizeof id);
+        const bool more = zmq_msg_more(&event);
+        zmq_msg_close(&event);
+        if (more) {
+            zmq_msg_init(&address);
+            zmq_msg_recv(&address, m.pair, 0);
+            zmq_msg_close(&address);
+        }
+        if (id == ZMQ_EVENT_DISCONNECTED) {
+            counters_.disconnects++;
+        } else if (id & (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                         ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)) {
+            counters_.handshake_failures++;
+        }
+    }
+}
+
+void Bridge::peer_up(Peer& p) {
+    p.up = true;
+    log("peer %s up", p.cfg.name.c_str());
+    if (p.need_hello) send_hello(p);
+    if (p.proxies.count("") == 0) {
+        auto px = std::make_unique<Proxy>();
+        px->peer = p.cfg.name;
+        const int rc = local_.open_proxy(px.get());
+        if (rc == HSIPC_OK) {
+            p.proxies.emplace("", std::move(px));
+        } else {
+            log("cannot open host proxy %s: %s", p.cfg.name.c_str(), hsipc_strerror(rc));
+        }
+    }
+}
+
+void Bridge::peer_down(Peer& p, const char* why) {
+    if (!p.up) return;
+    p.up = false;
+    drop_pending(p, &counters_.dropped_peer_down);
+    const size_t proxies = p.proxies.size();
+    for (auto& entry : p.proxies) local_.close_proxy(entry.second.get(), &counters_.dropped_peer_down);
+    p.proxies.clear();
+    p.open_failures_logged.clear();
+    if (!p.cfg.address.empty()) p.need_hello = true;
+    p.route.clear();
+    log("peer %s down: %s; closed its %zu prox%s", p.cfg.name.c_str(), why, proxies, proxies == 1 ? "y" : "ies");
+}
+
+// ---- Proxies ----------------------------------------------------------------
+
+Proxy* Bridge::sender_proxy(Peer& p, std::string_view src) {
+    auto it = p.proxies.find(src);
+    if (it != p.proxies.end()) {
+        if (!src.empty()) it->second->sender = true;
+        return it->second->ep ? it->second.get() : nullptr;
+    }
+    if (src.empty()) return nullptr;  // the host proxy could not be opened
+    size_t senders = 0;
+    Proxy* idlest = nullptr;
+    for (auto& entry : p.proxies) {
+        Proxy& px = *entry.second;
+        if (!px.sender || px.exported) continue;
+        senders++;
+        if (!idlest || px.last_used_ns < idlest->last_used_ns) idlest = &px;
+    }
+    if (senders >= opt_.max_proxies) {
+        // Room for the new sender by closing the longest-idle one, if it
+        // was idle for a peer_timeout; else the message goes.
+        if (!idlest || now_ns_ - idlest->last_used_ns < opt_.peer_timeout_ns) return nullptr;
+        log("closing idle proxy %s to make room", idlest->name.c_str());
+        local_.close_proxy(idlest, &counters_.dropped_unroutable);
+        p.proxies.erase(idlest->remote);
+    }
+    auto px = std::make_unique<Proxy>();
+    px->peer = p.cfg.name;
+    px->remote = std::string(src);
+    px->sender = true;
+    const int rc = local_.open_proxy(px.get());
+    if (rc != HSIPC_OK) {
+        if (p.open_failures_logged.insert(px->remote).second) {
+            log("cannot open proxy %s.%s: %s", p.cfg.name.c_str(), px->remote.c_str(),
+                rc == HSIPC_EINVAL ? "name longer than 63 bytes" : hsipc_strerror(rc));
+        }
+        return nullptr;
+    }
+    Proxy* out = px.get();
+    p.proxies.emplace(px->remote, std::move(px));
+    return out;
+}
+
+void Bridge::add_reply_route(Peer& p, const std::string& name) {
+    if (!p.reply_routes.insert(name).second) return;
+    p.reply_order.push_back(name);
+    if (p.reply_order.size() > kMaxReplyRoutes) {
+        p.reply_routes.erase(p.reply_order.front());
+        p.reply_order.pop_front();
+    }
+}
+
+void Bridge::forward(Peer& p, Proxy& px, const hsipc_msg& msg) {
+    px.last_used_ns = now_ns_;
+    // A published (shared) buffer is not ours to hand on; a host proxy
+    // stands for no endpoint.
+    if ((msg.flags & HSIPC_MSG_SHARED) || px.remote.empty()) {
+        hsipc_release(local_.region(), msg.off);
+        counters_.dropped_unroutable++;
+        return;
+    }
+    const std::string src = local_.sender_name(msg.from);
+    if (!src.empty()) add_reply_route(p, src);
+    uint8_t header[wire::kMsgHeaderMax];
+    const size_t size =
+        wire::encode_msg(session_, opt_.host, p.seq_out + 1, src, px.remote, uint32_t(msg.length), header);
+    if (size == 0) {
+        hsipc_release(local_.region(), msg.off);
+        counters_.dropped_unroutable++;
+        return;
+    }
+    zmq_msg_init_size(&p.pending_header, size);
+    std::memcpy(zmq_msg_data(&p.pending_header), header, size);
+    // The payload goes from the region without a copy; ZeroMQ releases the
+    // buffer when it is done with it (release_payload).
+    if (msg.length == 0) {
+        hsipc_release(local_.region(), msg.off);
+        zmq_msg_init(&p.pending_payload);
+    } else if (zmq_msg_init_data(&p.pending_payload, msg.data, msg.length, release_payload,
+                                 reinterpret_cast<void*>(uintptr_t(msg.off))) != 0) {
+        zmq_msg_close(&p.pending_header);
+        hsipc_release(local_.region(), msg.off);
+        counters_.dropped_link++;
+        return;
+    }
+    p.seq_out++;
+    p.pending = true;
+    p.pending_since_ns = now_ns_;
+    if (p.need_hello) send_hello(p);
+    send_pending(p);
+}
+
+// Forwards what the peer's proxies hold, kDrainBatch per proxy; true where
+// some proxy may hold more (so the loop should not sleep).
+bool Bridge::drain(Peer& p) {
+    bool more = false;
+    for (auto& entry : p.proxies) {
+        Proxy& px = *entry.second;
+        if (px.armed || !px.ep) continue;
+        size_t n = 0;
+        hsipc_msg msg;
+        while (n < kDrainBatch && !p.pending && hsipc_poll(px.ep, &msg, 0) == HSIPC_OK) {
+            n++;
+            forward(p, px, msg);
+        }
+        // Back-pressure: what the link will not take stays in the proxies'
+        // inboxes, and senders get HSIPC_EFULL once they fill.
+        if (p.pending) return false;
+        if (n == kDrainBatch) {
+            more = true;
+            continue;
+        }
+        const int rc = hsipc_endpoint_arm(px.ep);
+        if (rc == HSIPC_OK) {
+            px.armed = true;
+        } else if (rc == 1) {
+            more = true;  // a message came meanwhile
+        }
+        // On an error it stays unarmed: the next turn, at most a heartbeat
+        // away, looks into it again.
+
+    }
+    return more;
+}
+
+// ---- The loop -----------------------------------------------------------------
+
+bool Bridge::run(int signal_fd, std::string* error) {
+    std::vector<zmq_pollitem_t> items;
+    std::vector<Proxy*> item_proxy;  // the proxy behind each item, or null
+    std::vector<Peer*> item_peer;    // the peer whose dealer it is, or null
+    std::vector<Monitor*> item_monitor;
+    bool more = false;
+    now_ns_ = monotonic_ns();
+    next_hello_ns_ = now_ns_;
+    for (;;) {
+        now_ns_ = monotonic_ns();
+        if (now_ns_ >= next_hello_ns_) {
+            for (auto& p : peers_) send_hello(*p);
+            next_hello_ns_ = now_ns_ + opt_.heartbeat_ns;
+        }
+        int64_t deadline = next_hello_ns_;
+        bool router_pending = false;
+        for (auto& pp : peers_) {
+            Peer& p = *pp;
+            if (p.up && now_ns_ - p.last_heard_ns > opt_.peer_timeout_ns) peer_down(p, "silent for peer_timeout");
+            if (p.pending && now_ns_ - p.pending_since_ns > opt_.peer_timeout_ns) {
+                drop_pending(p, &counters_.dropped_link);
+            }
+            if (p.pending && !p.dealer) router_pending = !send_pending(p) || router_pending;
+            if (p.up) deadline = std::min(deadline, p.last_heard_ns + opt_.peer_timeout_ns + 1);
+            if (p.pending) deadline = std::min(deadline, p.pending_since_ns + opt_.peer_timeout_ns + 1);
+        }
+        if (local_.retry() || router_pending) deadline = std::min(deadline, now_ns_ + kRetryNs);
+        for (auto& p : peers_) {
+            if (p->up && !p->pending) more = drain(*p) || more;
+        }
+
+        items.clear();
+        item_proxy.clear();
+        item_peer.clear();
+        item_monitor.clear();
+        auto add = [&](void* socket, int fd, short events, Proxy* px, Peer* peer, Monitor* mon) {
+            items.push_back(zmq_pollitem_t{socket, fd, events, 0});
+            item_proxy.push_back(px);
+            item_peer.push_back(peer);
+            item_monitor.push_back(mon);
+        };
+        add(nullptr, signal_fd, ZMQ_POLLIN, nullptr, nullptr, nullptr);
+        if (router_) add(router_, 0, ZMQ_POLLIN, nullptr, nullptr, nullptr);
+        for (auto& p : peers_) {
+            if (p->dealer) add(p->dealer, 0, short(ZMQ_POLLIN | (p->pending ? ZMQ_POLLOUT : 0)), nullptr, p.get(), nullptr);
+            // A peer with a frame pending is not drained: its proxies' fds
+            // would only wake us for messages we cannot send yet.
+            if (!p->up || p->pending) continue;
+            for (auto& entry : p->proxies) {
+                if (entry.second->armed) add(nullptr, entry.second->fd, ZMQ_POLLIN, entry.second.get(), nullptr, nullptr);
+            }
+        }
+        for (auto& m : monitors_) add(m->pair, 0, ZMQ_POLLIN, nullptr, nullptr, m.get());
+
+        const long timeout = more ? 0 : ms_ceil(deadline - now_ns_);
+        more = false;
+        if (zmq_poll(items.data(), int(items.size()), timeout) < 0) {
+            if (zmq_errno() == EINTR) continue;
+            *error = std::string("zmq_poll: ") + zmq_strerror(zmq_errno());
+            return false;
+        }
+        now_ns_ = monotonic_ns();
+        // Proxies first: a frame taken below may close them (its peer said
+        // goodbye), and their items would then point at nothing.
+        for (size_t i = 0; i < items.size(); i++) {
+            if (items[i].revents && item_proxy[i]) item_proxy[i]->armed = false;  // the next drain polls it
+        }
+        for (size_t i = 0; i < items.size(); i++) {
+            const zmq_pollitem_t& it = items[i];
+            if (it.revents == 0 || item_proxy[i]) continue;
+            if (i == 0) {
+                signalfd_siginfo si;
+                while (read(signal_fd, &si, sizeof si) == ssize_t(sizeof si)) {
+                    if (si.ssi_signo == SIGUSR1) {
+                        std::fprintf(stderr, "%s\n", stats_line().c_str());
+                        std::fflush(stderr);
+                    } else {
+                        log("stopping on signal %u", si.ssi_signo);
+                        return true;
+                    }
+                }
+            } else if (item_monitor[i]) {
+                read_monitor(*item_monitor[i]);
+            } else if (it.socket == router_) {
+                more = !receive(router_, true, nullptr) || more;
+            } else if (Peer* p = item_peer[i]) {
+                if (it.revents & ZMQ_POLLIN) more = !receive(p->dealer, false, p) || more;
+                if ((it.revents & ZMQ_POLLOUT) && p->pending) send_pending(*p);
+            }
+        }
+    }
+}
+
+std::string Bridge::stats_line() const {
+    size_t up = 0, proxies = 0;
+    for (auto& p : peers_) {
+        up += p->up ? 1 : 0;
+        proxies += p->proxies.size();
+    }
+    const Counters& c = counters_;
+    std::ostringstream s;
+    s << "hsipc-bridge[" << opt_.host << "]: stats forwarded=" << c.forwarded << " delivered=" << c.delivered
+      << " refused=" << c.refused() << " lost=" << c.lost << " dropped=" << c.dropped()
+      << " dropped_full=" << c.dropped_full << " dropped_no_endpoint=" << c.dropped_no_endpoint
+      << " dropped_no_buffer=" << c.dropped_no_buffer << " dropped_no_proxy=" << c.dropped_no_proxy
+      << " dropped_peer_down=" << c.dropped_peer_down << " dropped_link=" << c.dropped_link
+      << " dropped_unroutable=" << c.dropped_unroutable << " dropped_stopped=" << c.dropped_stopped
+      << " disconnects=" << c.disconnects
+      << " handshake_failures=" << c.handshake_failures << " peers_up=" << up << " proxies=" << proxies
+      << " queued=" << local_.queued();
+    for (size_t r = 1; r < c.refused_by.size(); r++) {
+        if (c.refused_by[r]) s << " refused_" << wire::refusal_name(wire::Refusal(r)) << "=" << c.refused_by[r];
+    }
+    return s.str();
+}
+
+}  // namespace hsipc_bridge

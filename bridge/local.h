@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: MIT
+// The bridge's side of the local region: proxy endpoints that stand for
+// remote endpoints, the names of local senders, and delivery into local
+// inboxes with a bounded retry queue per destination. Only the public hsipc
+// API; no ZeroMQ.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "counters.h"
+#include "hsipc.h"
+
+namespace hsipc_bridge {
+
+// An endpoint of ours in the local region named PEER.REMOTE (or PEER for
+// the host proxy): local processes send to it to reach REMOTE on PEER, and
+// messages from REMOTE arrive from it.
+struct Proxy {
+    std::string name;    // in the local region
+    std::string peer;    // the peer's host name
+    std::string remote;  // the endpoint on the peer; empty for the host proxy
+    hsipc_endpoint* ep = nullptr;
+    int fd = -1;
+    bool armed = false;     // its fd will become readable on the next message
+    bool exported = false;  // the peer advertises `remote`
+    bool sender = false;    // made because `remote` sent to us
+    int64_t last_used_ns = 0;
+};
+
+class Local {
+public:
+    Local(Counters* counters, uint32_t retry_queue) : counters_(counters), retry_queue_(retry_queue) {}
+    ~Local();
+    Local(const Local&) = delete;
+    Local& operator=(const Local&) = delete;
+
+    // Attaches to the region (creating it as hsipc_attach does); an hsipc status.
+    int attach(const std::string& region);
+    void detach();
+    hsipc_region* region() const { return region_; }
+    uint64_t largest_buffer() const { return largest_buffer_; }
+
+    // Opens proxy PEER.REMOTE (PEER where remote is empty) with its fd; an
+    // hsipc status (HSIPC_EINVAL where the name would be too long).
+    int open_proxy(Proxy* p);
+    // Drops (and counts under `drop`) what is queued to it and what our
+    // retry queues hold from it, then closes it.
+    void close_proxy(Proxy* p, uint64_t* drop);
+
+    // The name of the local endpoint `id`, or "" where it has none now
+    // (closed before we looked). Cached: ids are never reused.
+    std::string sender_name(hsipc_id id);
+
+    // Copies a remote message into a buffer and sends it from `from` to the
+    // local endpoint `dst`, or queues it behind the messages already waiting
+    // for `dst`. Counts the outcome.
+    void deliver(Proxy* from, std::string_view dst, const uint8_t* payload, uint32_t size);
+    // Sends what the retry queues hold, in order, until a destination is
+    // full again; true while something stays queued.
+    bool retry();
+    size_t queued() const { return queued_; }
+
+private:
+    struct Item {
+        Proxy* from;
+        hsipc_off off;
+        uint32_t size;
+    };
+    struct Destination {
+        hsipc_id id = 0;  // 0: look it up before sending
+        std::deque<Item> items;
+    };
+    int send(const std::string& name, Destination& d, const Item& item);
+    void drop_items(Destination& d, uint64_t* drop, const Proxy* from);
+
+    Counters* counters_;
+    uint32_t retry_queue_;
+    hsipc_region* region_ = nullptr;
+    uint64_t largest_buffer_ = 0;
+    uint32_t max_endpoints_ = 0;
+    std::unordered_map<hsipc_id, std::string> names_;
+    std::map<std::string, Destination, std::less<>> destinations_;
+    size_t queued_ = 0;
+};
+
+}  // namespace hsipc_bridge

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: MIT
+// hsipc-bridge: flags, signals and exit statuses around the bridge.
+// Exit status: 0 stopped by SIGTERM or SIGINT, 1 failure, 2 bad usage or
+// configuration (hsipc-bridge.1).
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include <cstdio>
+
+#include "bridge.h"
+#include "hsipc.h"
+#include "options.h"
+#include "wire.h"
+
+using namespace hsipc_bridge;
+
+int main(int argc, char** argv) {
+    Options opt;
+    Action action;
+    std::string error;
+    if (!parse_command_line(argc, argv, &opt, &action, &error)) {
+        std::fprintf(stderr, "hsipc-bridge: %s\n(hsipc-bridge --help lists the options)\n", error.c_str());
+        return 2;
+    }
+    if (action == Action::help) {
+        std::fputs(kUsage, stdout);
+        return 0;
+    }
+    if (action == Action::version) {
+        int major, minor, patch;
+        zmq_version(&major, &minor, &patch);
+        const uint32_t v = hsipc_version();
+        std::printf("hsipc-bridge %u.%u.%u (wire format %u, libzmq %d.%d.%d)\n", v >> 16, (v >> 8) & 0xff, v & 0xff,
+                    unsigned(wire::kVersion), major, minor, patch);
+        return 0;
+    }
+    if (!validate(opt, &error)) {
+        std::fprintf(stderr, "hsipc-bridge: %s\n", error.c_str());
+        return 2;
+    }
+    if (action == Action::check) {
+        std::fputs(to_config_text(opt).c_str(), stdout);
+        return 0;
+    }
+    // Signals arrive on a descriptor the loop polls, never in a handler;
+    // blocked before ZeroMQ starts its threads, so they inherit the mask.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR1);
+    signal(SIGPIPE, SIG_IGN);
+    const int sfd = sigprocmask(SIG_BLOCK, &set, nullptr) == 0 ? signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK) : -1;
+    if (sfd < 0) {
+        std::perror("hsipc-bridge: signalfd");
+        return 1;
+    }
+    int status = 0;
+    {
+        Bridge bridge(opt);
+        if (!bridge.start(&error)) {
+            std::fprintf(stderr, "hsipc-bridge[%s]: %s\n", opt.host.c_str(), error.c_str());
+            return 1;
+        }
+        if (!bridge.run(sfd, &error)) {
+            std::fprintf(stderr, "hsipc-bridge[%s]: %s\n", opt.host.c_str(), error.c_str());
+            status = 1;
+        }
+        bridge.stop();
+        std::fprintf(stderr, "%s\n", bridge.stats_line().c_str());  // the final counts
+    }
+    close(sfd);
+    return status;
+}
