@@ -137,11 +137,7 @@ int endpoint_close_locked(Region& r, uint32_t index) {
         uint64_t w = r.buffer(b).owner.load(std::memory_order_relaxed);
         if (queued_to(w, id) && buffer_free_if(r, b, w)) freed++;
         // Published to a topic: only our reference goes.
-        if (owner_kind(w) == kOwnerShared) {
-            const int ref = share_find_queued_to(r, b, id);
-            step();
-            if (ref >= 0) freed += share_drop(r, b, uint32_t(ref), r.share_ref(b, uint32_t(ref)).load(), w);
-        }
+        if (owner_kind(w) == kOwnerShared) freed += share_drop_queued_to(r, b, id, w);
     });
     topic_forget_endpoint_locked(r, id);
     // A new gen makes every id of the closed endpoint stale. Where none is

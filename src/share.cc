@@ -57,6 +57,21 @@ bool share_drop(Region& r, uint32_t b, uint32_t i, uint64_t expected, uint64_t s
     return true;
 }
 
+bool share_drop_queued_to(Region& r, uint32_t b, hsipc_id to, uint64_t shared) {
+    for (uint32_t i = 0; i < r.max_subscribers(); i++) {
+        const uint64_t queued = r.share_ref(b, i).load(std::memory_order_acquire);
+        if (!queued_to(queued, to)) continue;
+        step();
+        // From the word found, never one read again: the endpoint's
+        // receiver may take this very reference meanwhile (queued -> held:
+        // a reaper closes a live receiver's endpoint where the endpoint
+        // table was scribbled), and then the CAS must fail, not drop what
+        // it now holds (the race test in topic_test.cc).
+        return share_drop(r, b, i, queued, shared);
+    }
+    return false;
+}
+
 bool share_free_if_unreferenced(Region& r, uint32_t b, uint64_t shared) {
     for (uint32_t i = 0; i < r.max_subscribers(); i++) {
         if (r.share_ref(b, i).load(std::memory_order_seq_cst) != 0) return false;

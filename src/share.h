@@ -35,6 +35,11 @@ int share_find(const Region& r, uint32_t b, uint64_t word);
 // The reference of buffer b queued to endpoint `to` (by anyone), or -1.
 int share_find_queued_to(const Region& r, uint32_t b, hsipc_id to);
 
+// A close's sweep: lets go the reference of buffer b queued to endpoint
+// `to`, exactly the queued word found, then frees the buffer where that was
+// the last one. Whether it dropped one.
+bool share_drop_queued_to(Region& r, uint32_t b, hsipc_id to, uint64_t shared);
+
 // Lets reference i of buffer b go where it is still `expected`, then frees
 // the buffer where that was the last one (`shared`: its owner word, read
 // before). Whether the reference was dropped.
