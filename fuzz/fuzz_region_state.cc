@@ -267,7 +267,8 @@ private:
                 hsipc_pool_stats st{};
                 st.struct_size = sizeof st;
                 fuzz::expect_status(hsipc_region_pool_stats(r_, pool, &st), {HSIPC_OK}, "hsipc_region_pool_stats");
-                FUZZ_CHECK(st.free_count + st.held_count + st.queued_count == st.buffer_count, "pool %u counts", pool);
+                FUZZ_CHECK(st.free_count + st.held_count + st.queued_count + st.shared_count == st.buffer_count,
+                           "pool %u counts", pool);
                 const uint32_t slot = in_.u8() % c_.max_endpoints();
                 hsipc_endpoint_info info{};
                 info.struct_size = sizeof info;
