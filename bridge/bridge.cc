@@ -164,7 +164,7 @@ bool Bridge::start(std::string* error) {
             if (error->empty()) *error = std::string("ZeroMQ: ") + zmq_strerror(zmq_errno());
             return false;
         }
-        if (zmq_bind(router_, opt_.listen.c_str()) != 0) {
+        if (zmq_bind(router_, bind_address(opt_.listen).c_str()) != 0) {
             *error = "cannot listen on " + opt_.listen + ": " + zmq_strerror(zmq_errno());
             return false;
         }

@@ -248,6 +248,12 @@ bool is_loopback_address(const std::string& address) {
     return host == "localhost" || host == "[::1]" || (valid_ipv4(host, &first) && first == 127);
 }
 
+std::string bind_address(const std::string& listen) {
+    std::string host, port;
+    if (split_address(listen, &host, &port) && host == "localhost") return "tcp://127.0.0.1:" + port;
+    return listen;
+}
+
 bool apply_config_text(const std::string& text, Options* opt, std::string* error) {
     Options merged = *opt;
     std::istringstream in(text);

@@ -65,5 +65,8 @@ std::string to_config_text(const Options& opt);
 bool valid_address(const std::string& address, bool for_listen);
 // 127.0.0.0/8, [::1] or localhost.
 bool is_loopback_address(const std::string& address);
+// The listen address as ZeroMQ binds it: ZeroMQ reads a name there as a
+// network interface, so localhost becomes 127.0.0.1.
+std::string bind_address(const std::string& listen);
 
 }  // namespace hsipc_bridge

@@ -199,6 +199,9 @@ TEST(BridgeOptions, NothingBindsBeyondLoopbackWithoutAllowRemote) {
     }
     EXPECT_FALSE(valid_address("tcp://127.0.0.1:*", false));  // a peer's port is a number
     EXPECT_FALSE(valid_address("tcp://*:1", false));
+    // ZeroMQ would take localhost for an interface's name.
+    EXPECT_EQ("tcp://127.0.0.1:*", bind_address("tcp://localhost:*"));
+    EXPECT_EQ("tcp://[::1]:5", bind_address("tcp://[::1]:5"));
 }
 
 // The program itself: exit statuses and what --help and --check print.
