@@ -338,7 +338,7 @@ TEST_P(SenderDiesBeforeWaking, AReapWakesTheArmedReceiver) {
     ASSERT_OK(hsipc_endpoint_fd(rx, &fd));
     ASSERT_OK(hsipc_endpoint_arm(rx));
     const hsipc_id to = hsipc_endpoint_id(rx);
-    static hsipc::Step fatal;
+    [[maybe_unused]] static hsipc::Step fatal;
     fatal = GetParam();
     pid_t child = hsipc_test::fork_child([&]() -> int {
         hsipc_region* cr;
@@ -387,7 +387,7 @@ TEST(EventFdReopen, AStaleSendersWakeUpReachesTheReopenedEndpoint) {
     ASSERT_OK(hsipc_endpoint_open(r, "tx", &tx));
     static std::atomic<int> paused{0};
     static std::atomic<bool> go{false};
-    static thread_local bool pause_here = false;
+    [[maybe_unused]] static thread_local bool pause_here = false;
 #ifdef HSIPC_STEP_HOOKS
     hsipc::g_step_hook.store([](hsipc::Step s) {
         if (!pause_here || s != hsipc::Step::kSendPublished) return;

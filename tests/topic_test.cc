@@ -393,7 +393,7 @@ std::atomic<int> taker_looking, taker_go, taker_done, sweeper_armed;
 std::atomic<std::atomic<uint64_t>*> watched_slot;
 std::thread::id sweeper;
 
-void hook(hsipc::Step s) {
+[[maybe_unused]] void hook(hsipc::Step s) {
     auto wait_for = [](std::atomic<int>& flag) {
         for (int i = 0; i < 5'000'000 && !flag.load(); i++) std::this_thread::yield();
     };
