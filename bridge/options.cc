@@ -31,6 +31,11 @@ const char kUsage[] =
     "  --peer NAME=ADDRESS  a peer bridge to connect to (repeatable)\n"
     "  --peer NAME          a peer bridge that connects to our --listen address\n"
     "  --export NAME        a local endpoint peers may send to (repeatable)\n"
+    "  --secret-key FILE    CURVE: this bridge's key pair, a file of mode 0600 written\n"
+    "                       by --keygen; then only peers with a --peer-key are let in,\n"
+    "                       and every connection is authenticated and encrypted\n"
+    "  --peer-key NAME=FILE CURVE: peer NAME's public key file (its FILE.pub);\n"
+    "                       one for every peer when --secret-key is given\n"
     "  --hwm N              ZeroMQ high-water mark per connection, messages (1000)\n"
     "  --retry-queue N      messages held for one full local inbox, then dropped (64)\n"
     "  --max-proxies N      proxy endpoints for remote senders, per peer (64)\n"
@@ -39,6 +44,8 @@ const char kUsage[] =
     "  --heartbeat DURATION HELLO interval, unit ns/us/ms/s after the number (500ms)\n"
     "  --peer-timeout DURATION  a peer silent this long is down (3s)\n"
     "  --check              validate, print the effective configuration and exit\n"
+    "  --keygen FILE        write a new CURVE key pair to FILE (mode 0600) and its\n"
+    "                       public key to FILE.pub, print the public key and exit\n"
     "  --version            print the version and exit\n"
     "  --help               print this and exit\n"
     "\n"
@@ -158,6 +165,15 @@ bool apply_setting(const std::string& key, const std::string& value, Options* op
         opt->peers.push_back(p);
     } else if (key == "export") {
         opt->exports.push_back(value);
+    } else if (key == "secret_key") {
+        opt->secret_key = value;
+    } else if (key == "peer_key") {
+        size_t sep = value.find_first_of(" \t=");
+        PeerKeyConfig k;
+        k.peer = value.substr(0, sep);
+        if (sep != std::string::npos) k.file = trim(value.substr(sep + 1));
+        if (k.peer.empty() || k.file.empty()) return bad("expects NAME FILE, got");
+        opt->peer_keys.push_back(k);
     } else if (key == "allow_remote") {
         if (!parse_bool(value, &opt->allow_remote)) return bad("expects yes or no, got");
     } else if (key == "hwm") {
@@ -361,6 +377,9 @@ bool parse_command_line(int argc, char** argv, Options* out, Action* action, std
         }
         if (key == "config") {
             config_path = value;
+        } else if (key == "keygen") {
+            *action = Action::keygen;
+            out->keygen = value;
         } else {
             settings.push_back({"--" + name, key, value});
         }
@@ -415,6 +434,21 @@ bool validate(const Options& opt, std::string* error) {
         if (!wire::valid_name(e)) return fail("export `" + e + "`: 1-63 of [A-Za-z0-9._-]");
         if (!exports.insert(e).second) return fail("export `" + e + "` given twice");
     }
+    if (opt.secret_key.empty() && !opt.peer_keys.empty()) {
+        return fail("peer_key without secret_key: CURVE needs this bridge's own key pair too (--secret-key FILE)");
+    }
+    std::set<std::string> keyed;
+    for (const PeerKeyConfig& k : opt.peer_keys) {
+        if (names.count(k.peer) == 0) return fail("peer_key for `" + k.peer + "`, which is not a configured peer");
+        if (!keyed.insert(k.peer).second) return fail("peer_key for `" + k.peer + "` given twice");
+    }
+    if (!opt.secret_key.empty()) {
+        for (const PeerConfig& p : opt.peers) {
+            if (keyed.count(p.name) == 0) {
+                return fail("peer `" + p.name + "` has no peer_key: with secret_key (CURVE) every peer needs one");
+            }
+        }
+    }
     if (opt.hwm < 1 || opt.hwm > kHwmMax) return fail("hwm: 1 .. 1000000");
     if (opt.retry_queue > kRetryQueueMax) return fail("retry_queue: 0 .. 65536");
     if (opt.max_proxies < 1 || opt.max_proxies > kMaxProxiesMax) return fail("max_proxies: 1 .. 4096");
@@ -433,6 +467,8 @@ std::string to_config_text(const Options& opt) {
     if (!opt.listen.empty()) s << "listen = " << opt.listen << "\n";
     for (const PeerConfig& p : opt.peers) s << "peer = " << p.name << (p.address.empty() ? "" : " ") << p.address << "\n";
     for (const std::string& e : opt.exports) s << "export = " << e << "\n";
+    if (!opt.secret_key.empty()) s << "secret_key = " << opt.secret_key << "\n";
+    for (const PeerKeyConfig& k : opt.peer_keys) s << "peer_key = " << k.peer << " " << k.file << "\n";
     s << "allow_remote = " << (opt.allow_remote ? "yes" : "no") << "\n";
     s << "hwm = " << opt.hwm << "\n";
     s << "retry_queue = " << opt.retry_queue << "\n";

@@ -17,12 +17,23 @@ struct PeerConfig {
     std::string address;  // tcp://HOST:PORT to connect to; empty: it connects to our listen address
 };
 
+// CURVE: the file holding a peer's public key (keys.h reads it).
+struct PeerKeyConfig {
+    std::string peer;  // a configured peer's name
+    std::string file;  // its public key file, as --keygen writes FILE.pub
+};
+
 struct Options {
     std::string region;  // the local region
     std::string host;    // this bridge's host name, as peers know it
     std::string listen;  // tcp://HOST:PORT to bind; empty: bind nothing
     std::vector<PeerConfig> peers;
     std::vector<std::string> exports;  // local endpoints peers may send to
+    // CURVE, on when secret_key is set: our key pair's file (never the key
+    // itself, as argv is readable by every user) and every peer's public key.
+    std::string secret_key;
+    std::vector<PeerKeyConfig> peer_keys;
+    std::string keygen;  // --keygen FILE: the key pair file to write
     bool allow_remote = false;         // may listen be a non-loopback address
     uint32_t hwm = 1000;               // ZeroMQ high-water mark, messages, each way per connection
     uint32_t retry_queue = 64;         // messages held for one full local inbox
@@ -32,7 +43,7 @@ struct Options {
     int64_t peer_timeout_ns = 3000000000; // a peer silent this long is down
 };
 
-enum class Action { run, help, version, check };
+enum class Action { run, help, version, check, keygen };
 
 // The limits, as the usage text and docs/bridge.md give them.
 constexpr uint32_t kMaxPeers = 64;
