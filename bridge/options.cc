@@ -31,11 +31,6 @@ const char kUsage[] =
     "  --peer NAME=ADDRESS  a peer bridge to connect to (repeatable)\n"
     "  --peer NAME          a peer bridge that connects to our --listen address\n"
     "  --export NAME        a local endpoint peers may send to (repeatable)\n"
-    "  --secret-key FILE    CURVE: this bridge's key pair, a file of mode 0600 written\n"
-    "                       by --keygen; then only peers with a --peer-key are let in,\n"
-    "                       and every connection is authenticated and encrypted\n"
-    "  --peer-key NAME=FILE CURVE: peer NAME's public key file (its FILE.pub);\n"
-    "                       one for every peer when --secret-key is given\n"
     "  --hwm N              ZeroMQ high-water mark per connection, messages (1000)\n"
     "  --retry-queue N      messages held for one full local inbox, then dropped (64)\n"
     "  --max-proxies N      proxy endpoints for remote senders, per peer (64)\n"
@@ -43,6 +38,11 @@ const char kUsage[] =
     "                       largest buffer)\n"
     "  --heartbeat DURATION HELLO interval, unit ns/us/ms/s after the number (500ms)\n"
     "  --peer-timeout DURATION  a peer silent this long is down (3s)\n"
+    "  --secret-key FILE    CURVE: this bridge's key pair, a file of mode 0600 written\n"
+    "                       by --keygen; then only peers with a --peer-key are let in,\n"
+    "                       and every connection is authenticated and encrypted\n"
+    "  --peer-key NAME=FILE CURVE: peer NAME's public key file (its FILE.pub);\n"
+    "                       one for every peer when --secret-key is given\n"
     "  --check              validate, print the effective configuration and exit\n"
     "  --keygen FILE        write a new CURVE key pair to FILE (mode 0600) and its\n"
     "                       public key to FILE.pub, print the public key and exit\n"
@@ -165,15 +165,6 @@ bool apply_setting(const std::string& key, const std::string& value, Options* op
         opt->peers.push_back(p);
     } else if (key == "export") {
         opt->exports.push_back(value);
-    } else if (key == "secret_key") {
-        opt->secret_key = value;
-    } else if (key == "peer_key") {
-        size_t sep = value.find_first_of(" \t=");
-        PeerKeyConfig k;
-        k.peer = value.substr(0, sep);
-        if (sep != std::string::npos) k.file = trim(value.substr(sep + 1));
-        if (k.peer.empty() || k.file.empty()) return bad("expects NAME FILE, got");
-        opt->peer_keys.push_back(k);
     } else if (key == "allow_remote") {
         if (!parse_bool(value, &opt->allow_remote)) return bad("expects yes or no, got");
     } else if (key == "hwm") {
@@ -188,6 +179,15 @@ bool apply_setting(const std::string& key, const std::string& value, Options* op
         if (!parse_duration(value, &opt->heartbeat_ns)) return bad("expects a duration (ns, us, ms or s), got");
     } else if (key == "peer_timeout") {
         if (!parse_duration(value, &opt->peer_timeout_ns)) return bad("expects a duration (ns, us, ms or s), got");
+    } else if (key == "secret_key") {
+        opt->secret_key = value;
+    } else if (key == "peer_key") {
+        size_t sep = value.find_first_of(" \t=");
+        PeerKeyConfig k;
+        k.peer = value.substr(0, sep);
+        if (sep != std::string::npos) k.file = trim(value.substr(sep + 1));
+        if (k.peer.empty() || k.file.empty()) return bad("expects NAME FILE, got");
+        opt->peer_keys.push_back(k);
     } else {
         *error = "unknown setting";
         return false;
@@ -434,6 +434,14 @@ bool validate(const Options& opt, std::string* error) {
         if (!wire::valid_name(e)) return fail("export `" + e + "`: 1-63 of [A-Za-z0-9._-]");
         if (!exports.insert(e).second) return fail("export `" + e + "` given twice");
     }
+    if (opt.hwm < 1 || opt.hwm > kHwmMax) return fail("hwm: 1 .. 1000000");
+    if (opt.retry_queue > kRetryQueueMax) return fail("retry_queue: 0 .. 65536");
+    if (opt.max_proxies < 1 || opt.max_proxies > kMaxProxiesMax) return fail("max_proxies: 1 .. 4096");
+    if (opt.max_message > kMaxMessageMax) return fail("max_message: 0 (the region's largest buffer) .. 1G");
+    if (opt.heartbeat_ns < kHeartbeatMin || opt.heartbeat_ns > kHeartbeatMax) return fail("heartbeat: 10ms .. 60s");
+    if (opt.peer_timeout_ns < 2 * opt.heartbeat_ns || opt.peer_timeout_ns > kPeerTimeoutMax) {
+        return fail("peer_timeout: twice the heartbeat .. 1h");
+    }
     if (opt.secret_key.empty() && !opt.peer_keys.empty()) {
         return fail("peer_key without secret_key: CURVE needs this bridge's own key pair too (--secret-key FILE)");
     }
@@ -449,14 +457,6 @@ bool validate(const Options& opt, std::string* error) {
             }
         }
     }
-    if (opt.hwm < 1 || opt.hwm > kHwmMax) return fail("hwm: 1 .. 1000000");
-    if (opt.retry_queue > kRetryQueueMax) return fail("retry_queue: 0 .. 65536");
-    if (opt.max_proxies < 1 || opt.max_proxies > kMaxProxiesMax) return fail("max_proxies: 1 .. 4096");
-    if (opt.max_message > kMaxMessageMax) return fail("max_message: 0 (the region's largest buffer) .. 1G");
-    if (opt.heartbeat_ns < kHeartbeatMin || opt.heartbeat_ns > kHeartbeatMax) return fail("heartbeat: 10ms .. 60s");
-    if (opt.peer_timeout_ns < 2 * opt.heartbeat_ns || opt.peer_timeout_ns > kPeerTimeoutMax) {
-        return fail("peer_timeout: twice the heartbeat .. 1h");
-    }
     return true;
 }
 
@@ -467,8 +467,6 @@ std::string to_config_text(const Options& opt) {
     if (!opt.listen.empty()) s << "listen = " << opt.listen << "\n";
     for (const PeerConfig& p : opt.peers) s << "peer = " << p.name << (p.address.empty() ? "" : " ") << p.address << "\n";
     for (const std::string& e : opt.exports) s << "export = " << e << "\n";
-    if (!opt.secret_key.empty()) s << "secret_key = " << opt.secret_key << "\n";
-    for (const PeerKeyConfig& k : opt.peer_keys) s << "peer_key = " << k.peer << " " << k.file << "\n";
     s << "allow_remote = " << (opt.allow_remote ? "yes" : "no") << "\n";
     s << "hwm = " << opt.hwm << "\n";
     s << "retry_queue = " << opt.retry_queue << "\n";
@@ -476,6 +474,8 @@ std::string to_config_text(const Options& opt) {
     s << "max_message = " << opt.max_message << "\n";
     s << "heartbeat = " << duration_text(opt.heartbeat_ns) << "\n";
     s << "peer_timeout = " << duration_text(opt.peer_timeout_ns) << "\n";
+    if (!opt.secret_key.empty()) s << "secret_key = " << opt.secret_key << "\n";
+    for (const PeerKeyConfig& k : opt.peer_keys) s << "peer_key = " << k.peer << " " << k.file << "\n";
     return s.str();
 }
 

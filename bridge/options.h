@@ -29,11 +29,6 @@ struct Options {
     std::string listen;  // tcp://HOST:PORT to bind; empty: bind nothing
     std::vector<PeerConfig> peers;
     std::vector<std::string> exports;  // local endpoints peers may send to
-    // CURVE, on when secret_key is set: our key pair's file (never the key
-    // itself, as argv is readable by every user) and every peer's public key.
-    std::string secret_key;
-    std::vector<PeerKeyConfig> peer_keys;
-    std::string keygen;  // --keygen FILE: the key pair file to write
     bool allow_remote = false;         // may listen be a non-loopback address
     uint32_t hwm = 1000;               // ZeroMQ high-water mark, messages, each way per connection
     uint32_t retry_queue = 64;         // messages held for one full local inbox
@@ -41,6 +36,11 @@ struct Options {
     uint64_t max_message = 0;          // largest payload accepted; 0: the region's largest buffer
     int64_t heartbeat_ns = 500000000;     // HELLO every ...
     int64_t peer_timeout_ns = 3000000000; // a peer silent this long is down
+    // CURVE, on when secret_key is set: our key pair's file (never the key
+    // itself, as argv is readable by every user) and every peer's public key.
+    std::string secret_key;
+    std::vector<PeerKeyConfig> peer_keys;
+    std::string keygen;  // --keygen FILE: the key pair file to write
 };
 
 enum class Action { run, help, version, check, keygen };
