@@ -175,8 +175,7 @@ bool Bridge::start(std::string* error) {
     // The ZAP handler first: a CURVE listener without one would let every key in.
     if (keys_.enabled) {
         if (!zap_.bind(ctx_, keys_.peers, error)) return false;
-        log("CURVE: only the keys of configured peers are let in; this bridge's public key is %s",
-            z85_encode_key(keys_.public_key).c_str());
+        log("CURVE on; this bridge's public key is %s", z85_encode_key(keys_.public_key).c_str());
     }
     if (!opt_.listen.empty()) {
         router_ = zmq_socket(ctx_, ZMQ_ROUTER);

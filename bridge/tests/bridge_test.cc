@@ -760,7 +760,13 @@ struct FakePeer {
     }
 };
 
-// Waits until B's counter `key` reaches at least n; its counters then.
+// Waits until a bridge has started: it logged its session, so its
+// signals are taken (SIGUSR1 before that would kill it).
+void wait_started(BridgeProcess& b) {
+    for (int i = 0; i < 500 && read_file(b.log).find(" session ") == std::string::npos; i++) usleep(10000);
+}
+
+// Waits until the counter `key` of bridge b reaches at least n; its counters then.
 std::map<std::string, uint64_t> wait_count(BridgeProcess& b, const char* key, uint64_t n) {
     std::map<std::string, uint64_t> s;
     const int64_t deadline = now_ns() + 10 * kSecond;
@@ -857,6 +863,7 @@ TEST_F(BridgeTest, PlaintextPeersAreRefusedByACurveBridge) {
     // A runs without keys: its connection speaks plain ZMTP.
     ASSERT_NO_FATAL_FAILURE(
         start_bridges({}, {"bob"}, {"--secret-key", kb, "--peer-key", "hostA=" + ka + ".pub"}, {}));
+    wait_started(a_);
     FakePeer plain(port_, "", "", "");
     plain.hello_and_msg("hostA", 1);
     // Both connections fail their handshake (again at every reconnection).
@@ -869,6 +876,42 @@ TEST_F(BridgeTest, PlaintextPeersAreRefusedByACurveBridge) {
     EXPECT_STATUS(HSIPC_ENOENT, hsipc_lookup(rb_, "hostA", &id));
     hsipc_msg m;
     EXPECT_STATUS(HSIPC_EAGAIN, hsipc_poll(bob, &m, 0));
+}
+
+// A CURVE bridge connects only to the holder of the peer's secret key:
+// something else answering at the peer's address (here a CURVE server
+// with another key pair) fails the handshake and is never taken for it.
+TEST_F(BridgeTest, CurveTalksOnlyToWhoeverHoldsThePeersKey) {
+    const std::string ka = keygen("hostA"), kb = keygen("hostB");
+    void* ctx = zmq_ctx_new();
+    void* impostor = zmq_socket(ctx, ZMQ_ROUTER);
+    char pub[41], secret[41];
+    ASSERT_EQ(0, zmq_curve_keypair(pub, secret));
+    const int server = 1, linger = 0;
+    zmq_setsockopt(impostor, ZMQ_LINGER, &linger, sizeof linger);
+    ASSERT_EQ(0, zmq_setsockopt(impostor, ZMQ_CURVE_SERVER, &server, sizeof server));
+    ASSERT_EQ(0, zmq_setsockopt(impostor, ZMQ_CURVE_SECRETKEY, secret, 41));
+    ASSERT_EQ(0, zmq_bind(impostor, "tcp://127.0.0.1:*"));
+    char endpoint[256];
+    size_t size = sizeof endpoint;
+    ASSERT_EQ(0, zmq_getsockopt(impostor, ZMQ_LAST_ENDPOINT, endpoint, &size));
+    a_.args = common_args("hostA", a_name_);
+    a_.args.insert(a_.args.end(), {"--peer", std::string("hostB=") + endpoint, "--secret-key", ka, "--peer-key",
+                                   "hostB=" + kb + ".pub"});
+    ASSERT_NO_FATAL_FAILURE(a_.start());
+    wait_started(a_);
+    auto sa = wait_count(a_, "handshake_failures", 1);
+    EXPECT_GE(sa["handshake_failures"], 1u);
+    EXPECT_EQ(0u, sa["peers_up"]);
+    hsipc_id id;
+    EXPECT_STATUS(HSIPC_ENOENT, hsipc_lookup(ra_, "hostB", &id));
+    // Nothing of A's reached the impostor either.
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    EXPECT_EQ(-1, zmq_msg_recv(&m, impostor, ZMQ_DONTWAIT));
+    zmq_msg_close(&m);
+    zmq_close(impostor);
+    zmq_ctx_term(ctx);
 }
 
 }  // namespace
