@@ -5,8 +5,8 @@
 // what peers forward into local inboxes. docs/bridge.md describes the
 // behaviour; wire.h the frames.
 //
-// Single-threaded: one loop polls the ZeroMQ sockets, the proxies' fds and
-// a signalfd. ZeroMQ's own I/O thread only releases buffers whose bytes it
+// Single-threaded: one loop polls the ZeroMQ sockets (with CURVE, the ZAP
+// handler's too: curve.h), the proxies' fds and a signalfd. ZeroMQ's own I/O thread only releases buffers whose bytes it
 // has sent (hsipc_release is thread-safe).
 #pragma once
 
