@@ -74,7 +74,8 @@ int ms_ceil(int64_t ns) { return ns <= 0 ? 0 : int(std::min<int64_t>((ns + 99999
 
 }  // namespace
 
-Bridge::Bridge(const Options& opt) : opt_(opt), local_(&counters_, opt.retry_queue) {
+Bridge::Bridge(const Options& opt, const CurveKeys& keys)
+    : opt_(opt), keys_(keys), local_(&counters_, opt.retry_queue) {
     for (const std::string& e : opt_.exports) exports_.insert(e);
 }
 
@@ -91,7 +92,8 @@ void Bridge::log(const char* fmt, ...) const {
 
 bool Bridge::setup_socket(void* socket, const std::string& address, std::string* error) {
     const int hwm = int(opt_.hwm);
-    const int64_t max_part = int64_t(std::max<uint64_t>(max_payload_, wire::kHeaderMax));
+    const int64_t max_part =
+        int64_t(std::max<uint64_t>(max_payload_, wire::kHeaderMax)) + (keys_.enabled ? kCurvePartOverhead : 0);
     const int heartbeat_ms = ms_ceil(opt_.heartbeat_ns), timeout_ms = ms_ceil(opt_.peer_timeout_ns);
     // Reconnecting backs off from reconnect_ms up to half a peer_timeout
     // (at most 1 s), so a peer that returns is found within about that.
@@ -134,6 +136,21 @@ bool Bridge::add_monitor(void* socket, std::string* error) {
     return true;
 }
 
+// The ZAP handler put the admitted peer's host name on its connection.
+bool Bridge::authenticated_as(zmq_msg_t& first_part, const Peer& p) const {
+    const char* user = zmq_msg_gets(&first_part, "User-Id");
+    return user && p.cfg.name == user;
+}
+
+void Bridge::answer_zap() {
+    zap_.answer(&counters_.unknown_keys, [this](const std::string& address, const std::string& key) {
+        if (unknown_keys_logged_++ < kRefusalsLogged) {
+            log("refused a connection from %s: its key %s is no configured peer's%s", address.c_str(), key.c_str(),
+                unknown_keys_logged_ == kRefusalsLogged ? " (no more of these are logged, only counted)" : "");
+        }
+    });
+}
+
 bool Bridge::start(std::string* error) {
     int rc = local_.attach(opt_.region);
     if (rc != HSIPC_OK) {
@@ -155,12 +172,17 @@ bool Bridge::start(std::string* error) {
         *error = std::string("ZeroMQ: ") + zmq_strerror(zmq_errno());
         return false;
     }
+    // The ZAP handler first: a CURVE listener without one would let every key in.
+    if (keys_.enabled) {
+        if (!zap_.bind(ctx_, keys_.peers, error)) return false;
+        log("CURVE on; this bridge's public key is %s", z85_encode_key(keys_.public_key).c_str());
+    }
     if (!opt_.listen.empty()) {
         router_ = zmq_socket(ctx_, ZMQ_ROUTER);
         const int mandatory = 1;  // EAGAIN at the high-water mark and EHOSTUNREACH, never a silent drop
         if (!router_ || !setup_socket(router_, opt_.listen, error) ||
             zmq_setsockopt(router_, ZMQ_ROUTER_MANDATORY, &mandatory, sizeof mandatory) != 0 ||
-            !add_monitor(router_, error)) {
+            (keys_.enabled && !curve_server(router_, keys_, error)) || !add_monitor(router_, error)) {
             if (error->empty()) *error = std::string("ZeroMQ: ") + zmq_strerror(zmq_errno());
             return false;
         }
@@ -171,6 +193,10 @@ bool Bridge::start(std::string* error) {
         char bound[256];
         size_t size = sizeof bound;
         if (zmq_getsockopt(router_, ZMQ_LAST_ENDPOINT, bound, &size) == 0) log("listening on %s", bound);
+        if (!keys_.enabled && !is_loopback_address(opt_.listen)) {
+            log("warning: listening beyond loopback without CURVE: whoever reaches %s can pass for a peer "
+                "(docs/security.md, \"hsipc-bridge\")", opt_.listen.c_str());
+        }
     }
     for (const PeerConfig& cfg : opt_.peers) {
         auto p = std::make_unique<Peer>();
@@ -180,6 +206,7 @@ bool Bridge::start(std::string* error) {
             const int immediate = 1;  // no queueing for a connection not yet made: EAGAIN instead
             if (!p->dealer || !setup_socket(p->dealer, cfg.address, error) ||
                 zmq_setsockopt(p->dealer, ZMQ_IMMEDIATE, &immediate, sizeof immediate) != 0 ||
+                (keys_.enabled && !curve_client(p->dealer, keys_, keys_.peers[cfg.name], error)) ||
                 !add_monitor(p->dealer, error)) {
                 if (error->empty()) *error = std::string("ZeroMQ: ") + zmq_strerror(zmq_errno());
                 return false;
@@ -224,6 +251,7 @@ void Bridge::stop() {
             zmq_close(p->dealer);
             p->dealer = nullptr;
         }
+        zap_.close();
         // Returns once every frame is sent or dropped, so every payload
         // ZeroMQ held is released before the region goes.
         zmq_ctx_term(ctx_);
@@ -380,6 +408,10 @@ void Bridge::on_frame(zmq_msg_t* parts, size_t count, const std::string* route, 
     Peer* p = find_peer(f.host);
     // The peer we connected to must be the one that answers on that connection.
     if (!p || (dealer_peer && p != dealer_peer)) return refuse(wire::Refusal::unknown_peer, dealer_peer);
+    // With CURVE, a listener's connection speaks for the peer whose key it proved.
+    if (route && keys_.enabled && !authenticated_as(parts[0], *p)) {
+        return refuse(wire::Refusal::unknown_peer, dealer_peer);
+    }
     if (f.kind == wire::Kind::msg) {
         uint64_t lost = 0;
         if (p->seq_in.accept(f.session, f.seq, &lost) == wire::Sequence::Verdict::stale) {
@@ -677,6 +709,7 @@ bool Bridge::run(int signal_fd, std::string* error) {
         };
         add(nullptr, signal_fd, ZMQ_POLLIN, nullptr, nullptr, nullptr);
         if (router_) add(router_, 0, ZMQ_POLLIN, nullptr, nullptr, nullptr);
+        if (zap_.socket()) add(zap_.socket(), 0, ZMQ_POLLIN, nullptr, nullptr, nullptr);
         for (auto& p : peers_) {
             if (p->dealer) add(p->dealer, 0, short(ZMQ_POLLIN | (p->pending ? ZMQ_POLLOUT : 0)), nullptr, p.get(), nullptr);
             // A peer with a frame pending is not drained: its proxies' fds
@@ -719,6 +752,8 @@ bool Bridge::run(int signal_fd, std::string* error) {
                 read_monitor(*item_monitor[i]);
             } else if (it.socket == router_) {
                 more = !receive(router_, true, nullptr) || more;
+            } else if (zap_.socket() && it.socket == zap_.socket()) {
+                answer_zap();
             } else if (Peer* p = item_peer[i]) {
                 if (it.revents & ZMQ_POLLIN) more = !receive(p->dealer, false, p) || more;
                 if ((it.revents & ZMQ_POLLOUT) && p->pending) send_pending(*p);
@@ -742,7 +777,8 @@ std::string Bridge::stats_line() const {
       << " dropped_peer_down=" << c.dropped_peer_down << " dropped_link=" << c.dropped_link
       << " dropped_unroutable=" << c.dropped_unroutable << " dropped_stopped=" << c.dropped_stopped
       << " disconnects=" << c.disconnects
-      << " handshake_failures=" << c.handshake_failures << " peers_up=" << up << " proxies=" << proxies
+      << " handshake_failures=" << c.handshake_failures << " unknown_keys=" << c.unknown_keys
+      << " peers_up=" << up << " proxies=" << proxies
       << " queued=" << local_.queued();
     for (size_t r = 1; r < c.refused_by.size(); r++) {
         if (c.refused_by[r]) s << " refused_" << wire::refusal_name(wire::Refusal(r)) << "=" << c.refused_by[r];

@@ -5,8 +5,8 @@
 // what peers forward into local inboxes. docs/bridge.md describes the
 // behaviour; wire.h the frames.
 //
-// Single-threaded: one loop polls the ZeroMQ sockets, the proxies' fds and
-// a signalfd. ZeroMQ's own I/O thread only releases buffers whose bytes it
+// Single-threaded: one loop polls the ZeroMQ sockets (with CURVE, the ZAP
+// handler's too: curve.h), the proxies' fds and a signalfd. ZeroMQ's own I/O thread only releases buffers whose bytes it
 // has sent (hsipc_release is thread-safe).
 #pragma once
 
@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "counters.h"
+#include "curve.h"
+#include "keys.h"
 #include "local.h"
 #include "options.h"
 
@@ -27,7 +29,8 @@ struct Peer;
 
 class Bridge {
 public:
-    explicit Bridge(const Options& opt);
+    // keys: CURVE, where keys.enabled (curve_complete has filled them in).
+    explicit Bridge(const Options& opt, const CurveKeys& keys = CurveKeys());
     ~Bridge();
     Bridge(const Bridge&) = delete;
     Bridge& operator=(const Bridge&) = delete;
@@ -49,6 +52,8 @@ private:
     void log(const char* fmt, ...) const __attribute__((format(printf, 2, 3)));
     bool setup_socket(void* socket, const std::string& address, std::string* error);
     bool add_monitor(void* socket, std::string* error);
+    bool authenticated_as(zmq_msg_t& first_part, const Peer& p) const;
+    void answer_zap();
 
     // Links.
     bool connected(const Peer& p) const;
@@ -74,6 +79,9 @@ private:
     void add_reply_route(Peer& p, const std::string& name);
 
     Options opt_;
+    CurveKeys keys_;
+    ZapHandler zap_;
+    uint64_t unknown_keys_logged_ = 0;
     Counters counters_;
     Local local_;
     uint64_t session_ = 0;

@@ -30,6 +30,7 @@ struct Counters {
     // Connections, from ZeroMQ's socket monitor:
     uint64_t disconnects = 0;         // includes a peer cut off for a frame over max_message
     uint64_t handshake_failures = 0;  // something that does not speak ZMTP connected
+    uint64_t unknown_keys = 0;        // CURVE clients whose public key is no configured peer's (ZAP)
 
     uint64_t refused() const {
         uint64_t sum = 0;

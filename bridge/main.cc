@@ -10,7 +10,9 @@
 #include <cstdio>
 
 #include "bridge.h"
+#include "curve.h"
 #include "hsipc.h"
+#include "keys.h"
 #include "options.h"
 #include "wire.h"
 
@@ -36,9 +38,26 @@ int main(int argc, char** argv) {
                     unsigned(wire::kVersion), major, minor, patch);
         return 0;
     }
-    if (!validate(opt, &error)) {
+    if (action == Action::keygen) {
+        Key public_key, secret;
+        if (!curve_keypair(&public_key, &secret, &error) ||
+            !write_key_files(opt.keygen, public_key, secret, &error)) {
+            std::fprintf(stderr, "hsipc-bridge: %s\n", error.c_str());
+            return 1;
+        }
+        std::printf("public-key = %s\n", z85_encode_key(public_key).c_str());
+        std::fprintf(stderr, "hsipc-bridge: wrote %s (secret, mode 0600) and %s.pub; give peers the .pub file\n",
+                     opt.keygen.c_str(), opt.keygen.c_str());
+        return 0;
+    }
+    CurveKeys keys;
+    if (!validate(opt, &error) || !load_curve_keys(opt, &keys, &error)) {
         std::fprintf(stderr, "hsipc-bridge: %s\n", error.c_str());
         return 2;
+    }
+    if (!curve_complete(&keys, &error)) {
+        std::fprintf(stderr, "hsipc-bridge: %s\n", error.c_str());
+        return curve_available() ? 2 : 1;  // a libzmq without CURVE is a failure, not bad usage
     }
     if (action == Action::check) {
         std::fputs(to_config_text(opt).c_str(), stdout);
@@ -59,7 +78,7 @@ int main(int argc, char** argv) {
     }
     int status = 0;
     {
-        Bridge bridge(opt);
+        Bridge bridge(opt, keys);
         if (!bridge.start(&error)) {
             std::fprintf(stderr, "hsipc-bridge[%s]: %s\n", opt.host.c_str(), error.c_str());
             return 1;

@@ -38,7 +38,14 @@ const char kUsage[] =
     "                       largest buffer)\n"
     "  --heartbeat DURATION HELLO interval, unit ns/us/ms/s after the number (500ms)\n"
     "  --peer-timeout DURATION  a peer silent this long is down (3s)\n"
+    "  --secret-key FILE    CURVE: this bridge's key pair, a file of mode 0600 written\n"
+    "                       by --keygen; then only peers with a --peer-key are let in,\n"
+    "                       and every connection is authenticated and encrypted\n"
+    "  --peer-key NAME=FILE CURVE: peer NAME's public key file (its FILE.pub);\n"
+    "                       one for every peer when --secret-key is given\n"
     "  --check              validate, print the effective configuration and exit\n"
+    "  --keygen FILE        write a new CURVE key pair to FILE (mode 0600) and its\n"
+    "                       public key to FILE.pub, print the public key and exit\n"
     "  --version            print the version and exit\n"
     "  --help               print this and exit\n"
     "\n"
@@ -172,6 +179,15 @@ bool apply_setting(const std::string& key, const std::string& value, Options* op
         if (!parse_duration(value, &opt->heartbeat_ns)) return bad("expects a duration (ns, us, ms or s), got");
     } else if (key == "peer_timeout") {
         if (!parse_duration(value, &opt->peer_timeout_ns)) return bad("expects a duration (ns, us, ms or s), got");
+    } else if (key == "secret_key") {
+        opt->secret_key = value;
+    } else if (key == "peer_key") {
+        size_t sep = value.find_first_of(" \t=");
+        PeerKeyConfig k;
+        k.peer = value.substr(0, sep);
+        if (sep != std::string::npos) k.file = trim(value.substr(sep + 1));
+        if (k.peer.empty() || k.file.empty()) return bad("expects NAME FILE, got");
+        opt->peer_keys.push_back(k);
     } else {
         *error = "unknown setting";
         return false;
@@ -361,6 +377,9 @@ bool parse_command_line(int argc, char** argv, Options* out, Action* action, std
         }
         if (key == "config") {
             config_path = value;
+        } else if (key == "keygen") {
+            *action = Action::keygen;
+            out->keygen = value;
         } else {
             settings.push_back({"--" + name, key, value});
         }
@@ -423,6 +442,21 @@ bool validate(const Options& opt, std::string* error) {
     if (opt.peer_timeout_ns < 2 * opt.heartbeat_ns || opt.peer_timeout_ns > kPeerTimeoutMax) {
         return fail("peer_timeout: twice the heartbeat .. 1h");
     }
+    if (opt.secret_key.empty() && !opt.peer_keys.empty()) {
+        return fail("peer_key without secret_key: CURVE needs this bridge's own key pair too (--secret-key FILE)");
+    }
+    std::set<std::string> keyed;
+    for (const PeerKeyConfig& k : opt.peer_keys) {
+        if (names.count(k.peer) == 0) return fail("peer_key for `" + k.peer + "`, which is not a configured peer");
+        if (!keyed.insert(k.peer).second) return fail("peer_key for `" + k.peer + "` given twice");
+    }
+    if (!opt.secret_key.empty()) {
+        for (const PeerConfig& p : opt.peers) {
+            if (keyed.count(p.name) == 0) {
+                return fail("peer `" + p.name + "` has no peer_key: with secret_key (CURVE) every peer needs one");
+            }
+        }
+    }
     return true;
 }
 
@@ -440,6 +474,8 @@ std::string to_config_text(const Options& opt) {
     s << "max_message = " << opt.max_message << "\n";
     s << "heartbeat = " << duration_text(opt.heartbeat_ns) << "\n";
     s << "peer_timeout = " << duration_text(opt.peer_timeout_ns) << "\n";
+    if (!opt.secret_key.empty()) s << "secret_key = " << opt.secret_key << "\n";
+    for (const PeerKeyConfig& k : opt.peer_keys) s << "peer_key = " << k.peer << " " << k.file << "\n";
     return s.str();
 }
 

@@ -17,6 +17,12 @@ struct PeerConfig {
     std::string address;  // tcp://HOST:PORT to connect to; empty: it connects to our listen address
 };
 
+// CURVE: the file holding a peer's public key (keys.h reads it).
+struct PeerKeyConfig {
+    std::string peer;  // a configured peer's name
+    std::string file;  // its public key file, as --keygen writes FILE.pub
+};
+
 struct Options {
     std::string region;  // the local region
     std::string host;    // this bridge's host name, as peers know it
@@ -30,9 +36,14 @@ struct Options {
     uint64_t max_message = 0;          // largest payload accepted; 0: the region's largest buffer
     int64_t heartbeat_ns = 500000000;     // HELLO every ...
     int64_t peer_timeout_ns = 3000000000; // a peer silent this long is down
+    // CURVE, on when secret_key is set: our key pair's file (never the key
+    // itself, as argv is readable by every user) and every peer's public key.
+    std::string secret_key;
+    std::vector<PeerKeyConfig> peer_keys;
+    std::string keygen;  // --keygen FILE: the key pair file to write
 };
 
-enum class Action { run, help, version, check };
+enum class Action { run, help, version, check, keygen };
 
 // The limits, as the usage text and docs/bridge.md give them.
 constexpr uint32_t kMaxPeers = 64;

@@ -6,7 +6,9 @@
 //
 // Messages both ways, request/reply across, each bridge killed (SIGKILL)
 // mid-stream and restarted while traffic resumes, a peer that vanishes,
-// malformed frames from a fake peer; and after every test, with the
+// malformed frames from a fake peer, CURVE (matching keys, an unknown key,
+// a trusted key claiming another peer's name, plaintext against CURVE); and
+// after every test, with the
 // bridges stopped and the regions reaped, every buffer of both regions is
 // back in its pool.
 #include <fcntl.h>
@@ -20,7 +22,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -28,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "keys.h"
 #include "test_util.h"
 #include "wire.h"
 
@@ -229,6 +234,7 @@ protected:
         }
         std::remove(a_.log.c_str());
         std::remove(b_.log.c_str());
+        if (!key_dir_.empty()) std::filesystem::remove_all(key_dir_);
         if (ra_) hsipc_detach(ra_);
         if (rb_) hsipc_detach(rb_);
     }
@@ -274,6 +280,34 @@ protected:
         EXPECT_OK(hsipc_endpoint_close(ep));
     }
 
+    // A key pair from `hsipc-bridge --keygen`, as an operator makes one:
+    // KEYDIR/NAME.key (secret) and KEYDIR/NAME.key.pub.
+    std::string keygen(const std::string& name) {
+        if (key_dir_.empty()) {
+            char tmpl[] = "/tmp/hsipc-bridge-test-keys-XXXXXX";
+            EXPECT_NE(nullptr, mkdtemp(tmpl));
+            key_dir_ = tmpl;
+        }
+        const std::string path = key_dir_ + "/" + name + ".key";
+        const std::string command = std::string(HSIPC_BRIDGE) + " --keygen " + path + " >/dev/null 2>&1";
+        EXPECT_EQ(0, std::system(command.c_str())) << command;
+        return path;
+    }
+    // The keys of a file keygen() wrote, as ZeroMQ's Z85 text.
+    std::string public_key_text(const std::string& path) {
+        hsipc_bridge::Key k;
+        std::string e;
+        EXPECT_TRUE(hsipc_bridge::read_public_key_file(path + ".pub", &k, &e)) << e;
+        return hsipc_bridge::z85_encode_key(k);
+    }
+    std::string secret_key_text(const std::string& path) {
+        hsipc_bridge::Key secret, pub;
+        bool has_public;
+        std::string e;
+        EXPECT_TRUE(hsipc_bridge::read_secret_key_file(path, &secret, &pub, &has_public, &e)) << e;
+        return hsipc_bridge::z85_encode_key(secret);
+    }
+
     hsipc_id wait_for(hsipc_region* r, const char* name) {
         hsipc_id id = 0;
         EXPECT_OK(hsipc_lookup_wait(r, name, 5 * kSecond, &id)) << name;
@@ -287,6 +321,7 @@ protected:
     int port_ = -1;
     std::string peer_timeout_ = "2s";
     std::vector<hsipc_endpoint*> endpoints_;
+    std::string key_dir_;
 };
 
 // One side of a two-way exchange: sends n messages (sizes cycling through
@@ -685,6 +720,198 @@ TEST_F(BridgeTest, MalformedFramesFromAFakePeerAreRefusedAndCounted) {
     hsipc_release(rb_, m.off);
     // The 8 MiB part was never allocated: B's peak memory grew by less.
     EXPECT_LT(peak_kib(b_.pid), peak_before + 4096);
+}
+
+// ---- CURVE -------------------------------------------------------------------
+
+// A ZeroMQ DEALER that plays a peer bridge against B: with CURVE keys
+// (Z85 text; empty: plaintext), it sends what it is told.
+struct FakePeer {
+    void* ctx = zmq_ctx_new();
+    void* socket = zmq_socket(ctx, ZMQ_DEALER);
+
+    FakePeer(int port, const std::string& server_key, const std::string& public_key, const std::string& secret) {
+        const int linger = 0;
+        zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger);
+        if (!server_key.empty()) {
+            EXPECT_EQ(0, zmq_setsockopt(socket, ZMQ_CURVE_SERVERKEY, server_key.c_str(), server_key.size() + 1));
+            EXPECT_EQ(0, zmq_setsockopt(socket, ZMQ_CURVE_PUBLICKEY, public_key.c_str(), public_key.size() + 1));
+            EXPECT_EQ(0, zmq_setsockopt(socket, ZMQ_CURVE_SECRETKEY, secret.c_str(), secret.size() + 1));
+        }
+        const std::string address = "tcp://127.0.0.1:" + std::to_string(port);
+        EXPECT_EQ(0, zmq_connect(socket, address.c_str()));
+    }
+    ~FakePeer() {
+        zmq_close(socket);
+        zmq_ctx_term(ctx);
+    }
+    // A HELLO, then a MSG of 4 bytes to bob, claiming to be `host`. The
+    // DEALER queues them until its handshake is done (which, refused, it
+    // never is).
+    void hello_and_msg(const char* host, uint64_t seq) {
+        std::vector<uint8_t> hello;
+        ASSERT_TRUE(wire::encode_hello(77, host, {}, &hello));
+        ASSERT_EQ(int(hello.size()), zmq_send(socket, hello.data(), hello.size(), ZMQ_DONTWAIT));
+        std::vector<uint8_t> h(wire::kMsgHeaderMax);
+        h.resize(wire::encode_msg(77, host, seq, "mallory", "bob", 4, h.data()));
+        const std::vector<uint8_t> p = payload(uint32_t(seq), 4);
+        ASSERT_EQ(int(h.size()), zmq_send(socket, h.data(), h.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT));
+        ASSERT_EQ(4, zmq_send(socket, p.data(), 4, ZMQ_DONTWAIT));
+    }
+};
+
+// Waits until a bridge has started: it logged its session, so its
+// signals are taken (SIGUSR1 before that would kill it).
+void wait_started(BridgeProcess& b) {
+    for (int i = 0; i < 500 && read_file(b.log).find(" session ") == std::string::npos; i++) usleep(10000);
+}
+
+// Waits until the counter `key` of bridge b reaches at least n; its counters then.
+std::map<std::string, uint64_t> wait_count(BridgeProcess& b, const char* key, uint64_t n) {
+    std::map<std::string, uint64_t> s;
+    const int64_t deadline = now_ns() + 10 * kSecond;
+    do {
+        s = b.stats();
+    } while (s[key] < n && now_ns() < deadline);
+    return s;
+}
+
+TEST_F(BridgeTest, CurveBridgesWithMatchingKeysExchangeMessages) {
+    const std::string ka = keygen("hostA"), kb = keygen("hostB");
+    hsipc_endpoint* alice = open(ra_, "alice");
+    hsipc_endpoint* bob = open(rb_, "bob");
+    ASSERT_NO_FATAL_FAILURE(start_bridges({"alice"}, {"bob"},
+                                          {"--secret-key", kb, "--peer-key", "hostA=" + ka + ".pub"},
+                                          {"--secret-key", ka, "--peer-key", "hostB=" + kb + ".pub"}));
+    wait_for(ra_, "hostB.bob");
+    wait_for(rb_, "hostA.alice");
+    std::string fail_a, fail_b;
+    std::thread on_b([&] { exchange(rb_, bob, "hostA.alice", "hostA.alice", 60, &fail_b); });
+    exchange(ra_, alice, "hostB.bob", "hostB.bob", 60, &fail_a);
+    on_b.join();
+    EXPECT_EQ("", fail_a) << "on host A";
+    EXPECT_EQ("", fail_b) << "on host B";
+    auto sa = a_.stats(), sb = b_.stats();
+    for (auto* s : {&sa, &sb}) {
+        EXPECT_EQ(60u, (*s)["forwarded"]);
+        EXPECT_EQ(60u, (*s)["delivered"]);
+        EXPECT_EQ(0u, (*s)["refused"] + (*s)["unknown_keys"] + (*s)["handshake_failures"]);
+    }
+    // B told its public key, the one its .pub file holds.
+    EXPECT_NE(std::string::npos, read_file(b_.log).find("public key is " + public_key_text(kb)));
+}
+
+// B trusts hostA's and hostC's keys. A key it does not know fails the
+// handshake, is counted, and delivers nothing; hostC's key is let in but
+// speaks only for hostC, not for hostA; the real hostA is served
+// throughout.
+TEST_F(BridgeTest, CurveLetsInOnlyConfiguredKeysEachForItsOwnPeer) {
+    const std::string ka = keygen("hostA"), kb = keygen("hostB"), kc = keygen("hostC");
+    hsipc_endpoint* alice = open(ra_, "alice");
+    hsipc_endpoint* bob = open(rb_, "bob");
+    ASSERT_NO_FATAL_FAILURE(start_bridges(
+        {}, {"bob"},
+        {"--secret-key", kb, "--peer-key", "hostA=" + ka + ".pub", "--peer", "hostC", "--peer-key",
+         "hostC=" + kc + ".pub"},
+        {"--secret-key", ka, "--peer-key", "hostB=" + kb + ".pub"}));
+    wait_for(ra_, "hostB.bob");
+    const std::string b_public = public_key_text(kb);
+
+    {
+        char pub[41], secret[41];
+        ASSERT_EQ(0, zmq_curve_keypair(pub, secret));
+        FakePeer stranger(port_, b_public, pub, secret);
+        stranger.hello_and_msg("hostA", 1);
+        auto sb = wait_count(b_, "unknown_keys", 1);
+        EXPECT_GE(sb["unknown_keys"], 1u);
+        EXPECT_EQ(0u, sb["refused"]);  // refused before any frame: nothing of it reached the bridge
+        EXPECT_NE(std::string::npos, read_file(b_.log).find(std::string("its key ") + pub))
+            << "the refusal names the key";
+    }
+    {
+        FakePeer c(port_, b_public, public_key_text(kc), secret_key_text(kc));
+        c.hello_and_msg("hostA", 1);  // C's key, A's name: both frames refused
+        c.hello_and_msg("hostC", 1);  // C as itself: delivered
+        hsipc_msg m;
+        ASSERT_OK(hsipc_poll(bob, &m, 5 * kSecond));
+        EXPECT_EQ(wait_for(rb_, "hostC.mallory"), m.from);
+        hsipc_release(rb_, m.off);
+        // Frames of one connection arrive in order: the two before it were seen.
+        auto sb = b_.stats();
+        EXPECT_EQ(2u, sb["refused_unknown_peer"]);
+        EXPECT_EQ(2u, sb["refused"]);
+        EXPECT_EQ(1u, sb["delivered"]);
+    }
+    // Nothing else reached bob: not the stranger's message, not C's as A.
+    hsipc_msg m;
+    EXPECT_STATUS(HSIPC_EAGAIN, hsipc_poll(bob, &m, 0));
+    // And the real hostA, with its key, is served as before.
+    hsipc_id to = 0;
+    const std::vector<uint8_t> p = payload(9, 64);
+    ASSERT_OK(send_to(ra_, alice, "hostB.bob", &to, p.data(), p.size()));
+    ASSERT_OK(hsipc_poll(bob, &m, 5 * kSecond));
+    uint32_t seq;
+    EXPECT_TRUE(payload_ok(m, &seq) && seq == 9);
+    hsipc_release(rb_, m.off);
+}
+
+// With CURVE configured nothing in clear text gets in: not a bridge
+// without keys, not a fake peer sending well-formed frames.
+TEST_F(BridgeTest, PlaintextPeersAreRefusedByACurveBridge) {
+    const std::string ka = keygen("hostA"), kb = keygen("hostB");
+    hsipc_endpoint* bob = open(rb_, "bob");
+    // A runs without keys: its connection speaks plain ZMTP.
+    ASSERT_NO_FATAL_FAILURE(
+        start_bridges({}, {"bob"}, {"--secret-key", kb, "--peer-key", "hostA=" + ka + ".pub"}, {}));
+    wait_started(a_);
+    FakePeer plain(port_, "", "", "");
+    plain.hello_and_msg("hostA", 1);
+    // Both connections fail their handshake (again at every reconnection).
+    auto sb = wait_count(b_, "handshake_failures", 2);
+    EXPECT_GE(sb["handshake_failures"], 2u);
+    EXPECT_EQ(0u, sb["refused"] + sb["delivered"] + sb["peers_up"]);
+    EXPECT_EQ(0u, sb["unknown_keys"]);  // not a key refused: no CURVE spoken at all
+    hsipc_id id;
+    EXPECT_STATUS(HSIPC_ENOENT, hsipc_lookup(ra_, "hostB.bob", &id));  // A never heard B
+    EXPECT_STATUS(HSIPC_ENOENT, hsipc_lookup(rb_, "hostA", &id));
+    hsipc_msg m;
+    EXPECT_STATUS(HSIPC_EAGAIN, hsipc_poll(bob, &m, 0));
+}
+
+// A CURVE bridge connects only to the holder of the peer's secret key:
+// something else answering at the peer's address (here a CURVE server
+// with another key pair) fails the handshake and is never taken for it.
+TEST_F(BridgeTest, CurveTalksOnlyToWhoeverHoldsThePeersKey) {
+    const std::string ka = keygen("hostA"), kb = keygen("hostB");
+    void* ctx = zmq_ctx_new();
+    void* impostor = zmq_socket(ctx, ZMQ_ROUTER);
+    char pub[41], secret[41];
+    ASSERT_EQ(0, zmq_curve_keypair(pub, secret));
+    const int server = 1, linger = 0;
+    zmq_setsockopt(impostor, ZMQ_LINGER, &linger, sizeof linger);
+    ASSERT_EQ(0, zmq_setsockopt(impostor, ZMQ_CURVE_SERVER, &server, sizeof server));
+    ASSERT_EQ(0, zmq_setsockopt(impostor, ZMQ_CURVE_SECRETKEY, secret, 41));
+    ASSERT_EQ(0, zmq_bind(impostor, "tcp://127.0.0.1:*"));
+    char endpoint[256];
+    size_t size = sizeof endpoint;
+    ASSERT_EQ(0, zmq_getsockopt(impostor, ZMQ_LAST_ENDPOINT, endpoint, &size));
+    a_.args = common_args("hostA", a_name_);
+    a_.args.insert(a_.args.end(), {"--peer", std::string("hostB=") + endpoint, "--secret-key", ka, "--peer-key",
+                                   "hostB=" + kb + ".pub"});
+    ASSERT_NO_FATAL_FAILURE(a_.start());
+    wait_started(a_);
+    auto sa = wait_count(a_, "handshake_failures", 1);
+    EXPECT_GE(sa["handshake_failures"], 1u);
+    EXPECT_EQ(0u, sa["peers_up"]);
+    hsipc_id id;
+    EXPECT_STATUS(HSIPC_ENOENT, hsipc_lookup(ra_, "hostB", &id));
+    // Nothing of A's reached the impostor either.
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    EXPECT_EQ(-1, zmq_msg_recv(&m, impostor, ZMQ_DONTWAIT));
+    zmq_msg_close(&m);
+    zmq_close(impostor);
+    zmq_ctx_term(ctx);
 }
 
 }  // namespace

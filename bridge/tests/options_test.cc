@@ -4,11 +4,14 @@
 #include "options.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -204,6 +207,46 @@ TEST(BridgeOptions, NothingBindsBeyondLoopbackWithoutAllowRemote) {
     EXPECT_EQ("tcp://[::1]:5", bind_address("tcp://[::1]:5"));
 }
 
+TEST(BridgeOptions, CurveKeysAreFilesAndEveryPeerNeedsOne) {
+    Options o;
+    Action a;
+    std::string e;
+    ASSERT_TRUE(apply_config_text("peer_key = hC /etc/keys/hC.pub   # a comment\n", &o, &e)) << e;
+    ASSERT_TRUE(parse({"--region", "r", "--host", "hA", "--listen", "tcp://127.0.0.1:1", "--peer", "hB=tcp://h:1",
+                       "--peer", "hC", "--secret-key", "/etc/keys/hA.key", "--peer-key", "hB=/etc/keys/hB.pub"},
+                      &o, &a, &e))
+        << e;
+    EXPECT_EQ("/etc/keys/hA.key", o.secret_key);
+    ASSERT_EQ(2u, o.peer_keys.size());
+    EXPECT_EQ("hC", o.peer_keys[0].peer);
+    EXPECT_EQ("/etc/keys/hC.pub", o.peer_keys[0].file);
+    EXPECT_EQ("hB", o.peer_keys[1].peer);
+    EXPECT_EQ("/etc/keys/hB.pub", o.peer_keys[1].file);
+    EXPECT_EQ("", invalid(o));
+    Options back;
+    ASSERT_TRUE(apply_config_text(to_config_text(o), &back, &e)) << e;
+    EXPECT_EQ(to_config_text(o), to_config_text(back));
+
+    Options bad = o;
+    bad.peer_keys.pop_back();  // hB has none: with CURVE every peer needs one
+    EXPECT_NE(std::string::npos, invalid(bad).find("`hB` has no peer_key")) << invalid(bad);
+    bad = o;
+    bad.secret_key.clear();  // peer keys but no key pair of our own
+    EXPECT_NE(std::string::npos, invalid(bad).find("secret_key")) << invalid(bad);
+    bad = o;
+    bad.peer_keys.push_back({"hD", "/k"});  // not a peer
+    EXPECT_NE("", invalid(bad));
+    bad = o;
+    bad.peer_keys.push_back(bad.peer_keys[0]);
+    EXPECT_NE(std::string::npos, invalid(bad).find("twice")) << invalid(bad);
+    EXPECT_FALSE(parse({"--peer-key", "hB"}, &bad, &a, &e));  // no file
+    EXPECT_FALSE(parse({"--peer-key", "=/k"}, &bad, &a, &e));
+    ASSERT_TRUE(parse({"--keygen", "/tmp/k", "--region", "r"}, &bad, &a, &e)) << e;
+    EXPECT_EQ(Action::keygen, a);
+    EXPECT_EQ("/tmp/k", bad.keygen);
+    EXPECT_FALSE(parse({"--keygen"}, &bad, &a, &e));
+}
+
 // The program itself: exit statuses and what --help and --check print.
 struct RunResult {
     int status;
@@ -245,6 +288,45 @@ TEST(BridgeProgram, HelpVersionCheckAndExitStatuses) {
             "HSIPC_CONFIG=/nonexistent");
     EXPECT_EQ(1, r.status) << r.out;
     EXPECT_NE(std::string::npos, r.out.find("cannot attach")) << r.out;
+}
+
+// --keygen as an operator uses it, and a secret key file that others could
+// read refused before the bridge starts (exit status 2, the fix named).
+TEST(BridgeProgram, KeygenWritesAPrivateKeyPairAndLooseKeysAreRefused) {
+    char tmpl[] = "/tmp/hsipc-bridge-keygen-XXXXXX";
+    ASSERT_NE(nullptr, mkdtemp(tmpl));
+    const std::string dir = tmpl;
+    RunResult r = run("--keygen " + dir + "/hA.key");
+    ASSERT_EQ(0, r.status) << r.out;
+    EXPECT_NE(std::string::npos, r.out.find("public-key = ")) << r.out;
+    struct stat st;
+    ASSERT_EQ(0, stat((dir + "/hA.key").c_str(), &st));
+    EXPECT_EQ(0600u, st.st_mode & 07777);
+    ASSERT_EQ(0, stat((dir + "/hA.key.pub").c_str(), &st));
+    std::ifstream pub(dir + "/hA.key.pub");
+    std::string text((std::istreambuf_iterator<char>(pub)), std::istreambuf_iterator<char>());
+    const size_t at = r.out.find("public-key = ");
+    EXPECT_NE(std::string::npos, text.find(r.out.substr(at, 13 + 40))) << "the printed key is the .pub file's";
+    r = run("--keygen " + dir + "/hA.key");  // never over an existing key pair
+    EXPECT_EQ(1, r.status) << r.out;
+    ASSERT_EQ(0, run("--keygen " + dir + "/hB.key").status);
+
+    const std::string base = "--region r --host hA --peer hB=tcp://127.0.0.1:5552 --check ";
+    r = run(base + "--secret-key " + dir + "/hA.key --peer-key hB=" + dir + "/hB.key.pub");
+    EXPECT_EQ(0, r.status) << r.out;
+    EXPECT_NE(std::string::npos, r.out.find("secret_key = " + dir + "/hA.key\n")) << r.out;
+    EXPECT_NE(std::string::npos, r.out.find("peer_key = hB " + dir + "/hB.key.pub\n")) << r.out;
+    // A peer's secret file where its public one belongs.
+    r = run(base + "--secret-key " + dir + "/hA.key --peer-key hB=" + dir + "/hB.key");
+    EXPECT_EQ(2, r.status) << r.out;
+    // Our own key given as the peer's.
+    r = run(base + "--secret-key " + dir + "/hA.key --peer-key hB=" + dir + "/hA.key.pub");
+    EXPECT_EQ(2, r.status) << r.out;
+    chmod((dir + "/hA.key").c_str(), 0640);
+    r = run(base + "--secret-key " + dir + "/hA.key --peer-key hB=" + dir + "/hB.key.pub");
+    EXPECT_EQ(2, r.status) << r.out;
+    EXPECT_NE(std::string::npos, r.out.find("chmod 600")) << r.out;
+    std::filesystem::remove_all(dir);
 }
 
 }  // namespace
