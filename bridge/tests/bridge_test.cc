@@ -928,7 +928,9 @@ TEST_F(BridgeTest, ThreeMeshedHostsShareATopicWithoutEchoes) {
     ASSERT_NO_FATAL_FAILURE(c.start());
     const int port_c = c.listen_port();
     ASSERT_GT(port_c, 0) << read_file(c.log);
-    // A was started knowing only B: start it again with C too.
+    // A was started knowing only B: start it again with C too, once it
+    // runs (a SIGTERM before it blocks the signal would kill it).
+    wait_for(rb_, "hostA");
     EXPECT_EQ(0, a_.stop());
     a_.args.insert(a_.args.end(), {"--peer", "hostC=tcp://127.0.0.1:" + std::to_string(port_c)});
     ASSERT_NO_FATAL_FAILURE(a_.start());
