@@ -1016,7 +1016,7 @@ TEST_F(BridgeTest, KillEachBridgeMidTopicStreamThenForwardingResumes) {
             }
             sub_paused = false;
             if (hsipc_poll(sub, &m, 10000000) != HSIPC_OK) continue;
-            uint32_t seq;
+            uint32_t seq = 0;
             if (!(m.flags & HSIPC_MSG_SHARED) || !payload_ok(m, &seq) || seq <= last_seq) out_of_order = true;
             last_seq = seq;
             received++;
