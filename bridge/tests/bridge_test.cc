@@ -954,6 +954,78 @@ TEST_F(BridgeTest, ThreeMeshedHostsShareATopicWithoutEchoes) {
     }
 }
 
+// Topics never wait: what cannot move is dropped and counted. With B's
+// pools empty, B drops A's publications for want of a buffer; with B gone,
+// A drops them for the link and, once B is down, for the peer. Every
+// publication A's bridge took is counted exactly once.
+TEST_F(BridgeTest, TopicMessagesThatCannotMoveAreDroppedAndCounted) {
+    hsipc_endpoint* pub = open(ra_, "pub");
+    hsipc_endpoint* sub = subscribe(rb_, "sub", "ticks");
+    hsipc_id ticks;
+    ASSERT_OK(hsipc_topic_open(ra_, "ticks", &ticks));
+    peer_timeout_ = "1s";
+    ASSERT_NO_FATAL_FAILURE(start_bridges({}, {}, {"--export-topic", "ticks"}, {"--export-topic", "ticks"}));
+    wait_for(ra_, "hostB");
+    wait_for(rb_, "hostA");
+    // A's bridge is the topic's only subscriber on A: `delivered` says
+    // whether it took the publication.
+    uint64_t taken = 0;
+    auto publish_counted = [&](uint32_t seq) {
+        hsipc_off off;
+        ASSERT_OK(hsipc_alloc(ra_, 100, &off));
+        const std::vector<uint8_t> p = payload(seq, 100);
+        std::memcpy(hsipc_ptr(ra_, off), p.data(), p.size());
+        uint32_t delivered = 0;
+        ASSERT_OK(hsipc_publish(pub, ticks, off, p.size(), &delivered, nullptr));
+        taken += delivered;
+    };
+
+    std::vector<hsipc_off> held;  // every buffer of B
+    hsipc_off off;
+    while (hsipc_alloc(rb_, 1, &off) == HSIPC_OK) held.push_back(off);
+    for (uint32_t i = 0; i < 5; i++) ASSERT_NO_FATAL_FAILURE(publish_counted(i));
+    std::map<std::string, uint64_t> sb;
+    int64_t deadline = now_ns() + 10 * kSecond;
+    do {
+        sb = b_.stats();
+    } while (sb["topic_dropped_no_buffer"] < 5 && now_ns() < deadline);
+    EXPECT_EQ(5u, sb["topic_dropped_no_buffer"]);
+    EXPECT_EQ(5u, sb["topic_dropped"]);
+    EXPECT_EQ(0u, sb["topic_published"]);
+    for (hsipc_off o : held) hsipc_release(rb_, o);
+    ASSERT_NO_FATAL_FAILURE(publish_counted(5));
+    hsipc_msg m;
+    ASSERT_OK(hsipc_poll(sub, &m, 5 * kSecond));
+    uint32_t seq = 0;
+    EXPECT_TRUE(payload_ok(m, &seq) && seq == 5) << seq;
+    hsipc_release(rb_, m.off);
+
+    EXPECT_EQ(128 + SIGKILL, b_.stop(SIGKILL));
+    hsipc_reap(rb_);
+    // Publish until A has found B down (peer_timeout), then ten more.
+    std::map<std::string, uint64_t> sa;
+    uint32_t next = 6, after_down = 0;
+    deadline = now_ns() + 10 * kSecond;
+    while (after_down < 10 && now_ns() < deadline) {
+        ASSERT_NO_FATAL_FAILURE(publish_counted(next++));
+        if (after_down > 0 || (next % 20 == 0 && a_.stats()["peers_up"] == 0)) after_down++;
+        usleep(2000);
+    }
+    EXPECT_EQ(10u, after_down) << "A never found B down";
+    deadline = now_ns() + 10 * kSecond;
+    uint64_t accounted = 0;
+    do {
+        sa = a_.stats();
+        accounted = sa["topic_forwarded"] + sa["topic_dropped_link"] + sa["topic_dropped_peer_down"];
+    } while (accounted < taken && now_ns() < deadline);
+    EXPECT_EQ(taken, accounted);
+    EXPECT_GE(sa["topic_dropped_peer_down"], 10u);
+    EXPECT_EQ(sa["topic_dropped_link"] + sa["topic_dropped_peer_down"], sa["topic_dropped"]);
+    std::fprintf(stderr, "A took %llu publications: forwarded %llu, dropped for the link %llu, for the peer %llu\n",
+                 (unsigned long long)taken, (unsigned long long)sa["topic_forwarded"],
+                 (unsigned long long)sa["topic_dropped_link"], (unsigned long long)sa["topic_dropped_peer_down"]);
+}
+
 // A region without room for the topic: the bridge says so and exits 1
 // rather than run without it.
 TEST_F(BridgeTest, ATopicTheRegionHasNoRoomForStopsTheBridgeAtStart) {
