@@ -837,7 +837,8 @@ void exchange_topic(std::vector<Publisher>& pubs, const std::vector<Subscriber*>
 // every publisher, each publisher's in order; the remote ones from the
 // proxy that stands for the publisher. Nothing echoes: a bridge forwards
 // only what local processes published, so each side forwards exactly its
-// own publishers' messages. A topic only A exports never crosses.
+// own publishers' messages. A topic only A exports never crosses. And a
+// subscriber's reply to msg.from reaches the remote publisher.
 TEST_F(BridgeTest, ATopicPublishedOnEitherHostReachesSubscribersOnBothWithoutEchoes) {
     Subscriber sub_a{ra_, subscribe(ra_, "subA", "ticks"), {"pubA", "pubA2", "hostB.pubB"}};
     Subscriber sub_b{rb_, subscribe(rb_, "subB", "ticks"), {"hostA.pubA", "hostA.pubA2", "pubB"}};
@@ -858,6 +859,17 @@ TEST_F(BridgeTest, ATopicPublishedOnEitherHostReachesSubscribersOnBothWithoutEch
     const uint32_t n = 150;
     ASSERT_NO_FATAL_FAILURE(exchange_topic(pubs, {&sub_a, &sub_b, &sub_b2}, n));
     auto sa = a_.stats(), sb = b_.stats();
+    // A subscriber on B replies to msg.from, the proxy for pubA: the reply
+    // reaches pubA, from the proxy that stands for the subscriber.
+    hsipc_id to = sub_b.ids[0];
+    const std::vector<uint8_t> reply = payload(77, 64);
+    ASSERT_OK(send_to(rb_, sub_b.ep, "hostA.pubA", &to, reply.data(), reply.size()));
+    hsipc_msg m;
+    ASSERT_OK(hsipc_poll(pubs[0].ep, &m, 5 * kSecond));
+    uint32_t seq = 0;
+    EXPECT_TRUE(payload_ok(m, &seq) && seq == 77 && !(m.flags & HSIPC_MSG_SHARED));
+    EXPECT_EQ(wait_for(ra_, "hostB.subB"), m.from);
+    hsipc_release(ra_, m.off);
     EXPECT_EQ(2 * n, sa["topic_forwarded"]);  // pubA's and pubA2's, none of onlyA's, none of pubB's back
     EXPECT_EQ(n, sa["topic_published"]);
     EXPECT_EQ(n, sb["topic_forwarded"]);
