@@ -489,7 +489,12 @@ void Bridge::on_topic(Peer& p, const wire::Frame& f) {
         return;
     }
     from->last_used_ns = now_ns_;
-    topics_.publish(*topics_.find(f.dst), from->ep, f.payload, f.payload_size);
+    Topic& t = *topics_.find(f.dst);
+    topics_.publish(t, from->ep, f.payload, f.payload_size);
+    // Our own subscription got it too, and holds the buffer until we let
+    // go: at once, not after a whole batch of frames, which could hold a
+    // pool's worth of buffers.
+    drain_topic(t);
 }
 
 void Bridge::read_monitor(Monitor& m) {
@@ -732,6 +737,20 @@ void Bridge::forward_topic(const Topic& t, const hsipc_msg& msg) {
     zmq_msg_close(&payload);  // where no peer took it, releases the buffer now
 }
 
+// Takes what waits in one subscription, at most kDrainBatch; true where it
+// may hold more. A poll disarms the endpoint, so it is left unarmed: the
+// next drain_topics arms it again.
+bool Bridge::drain_topic(Topic& t) {
+    t.armed = false;
+    size_t n = 0;
+    hsipc_msg msg;
+    while (n < kDrainBatch && hsipc_poll(t.sub, &msg, 0) == HSIPC_OK) {
+        n++;
+        forward_topic(t, msg);
+    }
+    return n == kDrainBatch;
+}
+
 // Takes what local processes published to the exported topics, kDrainBatch
 // per topic per turn; true where some subscription may hold more.
 bool Bridge::drain_topics() {
@@ -739,13 +758,7 @@ bool Bridge::drain_topics() {
     for (const auto& tp : topics_.all()) {
         Topic& t = *tp;
         if (t.armed) continue;
-        size_t n = 0;
-        hsipc_msg msg;
-        while (n < kDrainBatch && hsipc_poll(t.sub, &msg, 0) == HSIPC_OK) {
-            n++;
-            forward_topic(t, msg);
-        }
-        if (n == kDrainBatch) {
+        if (drain_topic(t)) {
             more = true;
             continue;
         }

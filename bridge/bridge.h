@@ -76,6 +76,7 @@ private:
 
     // Topics (docs/bridge.md, "Topics").
     void on_topic(Peer& p, const wire::Frame& f);
+    bool drain_topic(Topic& t);
     bool drain_topics();
     void forward_topic(const Topic& t, const hsipc_msg& msg);
 

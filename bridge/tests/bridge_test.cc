@@ -1038,6 +1038,41 @@ TEST_F(BridgeTest, TopicMessagesThatCannotMoveAreDroppedAndCounted) {
                  (unsigned long long)sa["topic_dropped_link"], (unsigned long long)sa["topic_dropped_peer_down"]);
 }
 
+// A burst of 1 MiB TOPIC frames (from a fake peer, so they come back to
+// back) into a region of four 1 MiB buffers and no local subscriber: the
+// bridge's own subscription gets each publication too, and must let go of
+// it at once, not after the whole burst — else the pool runs dry and the
+// burst is dropped for want of a buffer.
+TEST_F(BridgeTest, ABurstOfLargeTopicFramesNeedsNoBufferHeldByTheBridge) {
+    ASSERT_NO_FATAL_FAILURE(start_bridges({}, {}, {"--export-topic", "big"}));
+    wait_for(rb_, "hostA");
+    EXPECT_EQ(0, a_.stop());  // the fake takes its place
+    void* ctx = zmq_ctx_new();
+    void* fake = zmq_socket(ctx, ZMQ_DEALER);
+    const int linger = 5000;
+    zmq_setsockopt(fake, ZMQ_LINGER, &linger, sizeof linger);
+    const std::string address = "tcp://127.0.0.1:" + std::to_string(port_);
+    ASSERT_EQ(0, zmq_connect(fake, address.c_str()));
+    const uint64_t session = 43;
+    const uint32_t n = 16;
+    const std::vector<uint8_t> body(1024 * 1024, 'b');
+    for (uint32_t i = 1; i <= n; i++) {
+        std::vector<uint8_t> h(wire::kMsgHeaderMax);
+        h.resize(wire::encode_topic(session, "hostA", i, "pub", "big", uint32_t(body.size()), h.data()));
+        ASSERT_EQ(int(h.size()), zmq_send(fake, h.data(), h.size(), ZMQ_SNDMORE));
+        ASSERT_EQ(int(body.size()), zmq_send(fake, body.data(), body.size(), 0));
+    }
+    std::map<std::string, uint64_t> sb;
+    const int64_t deadline = now_ns() + 10 * kSecond;
+    do {
+        sb = b_.stats();
+    } while (sb["topic_published"] + sb["topic_dropped"] < n && now_ns() < deadline);
+    zmq_close(fake);
+    zmq_ctx_term(ctx);
+    EXPECT_EQ(n, sb["topic_published"]);
+    EXPECT_EQ(0u, sb["topic_dropped_no_buffer"]);
+}
+
 // A region without room for the topic: the bridge says so and exits 1
 // rather than run without it.
 TEST_F(BridgeTest, ATopicTheRegionHasNoRoomForStopsTheBridgeAtStart) {
