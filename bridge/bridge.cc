@@ -28,6 +28,11 @@ struct Peer {
     uint64_t hello_session = 0;
     wire::Sequence seq_in;
     uint64_t seq_out = 0;  // the last MSG number we gave it
+    // Topics it accepts, as its last HELLO listed them (kept while it is
+    // down: what it misses meanwhile is counted).
+    std::set<std::string, std::less<>> topics;
+    wire::Sequence topic_seq_in;
+    uint64_t topic_seq_out = 0;  // the last TOPIC number we gave it
     bool need_hello = true;
     // PEER.REMOTE proxies by REMOTE; "" is the host proxy PEER.
     std::map<std::string, std::unique_ptr<Proxy>, std::less<>> proxies;
@@ -75,7 +80,7 @@ int ms_ceil(int64_t ns) { return ns <= 0 ? 0 : int(std::min<int64_t>((ns + 99999
 }  // namespace
 
 Bridge::Bridge(const Options& opt, const CurveKeys& keys)
-    : opt_(opt), keys_(keys), local_(&counters_, opt.retry_queue) {
+    : opt_(opt), keys_(keys), local_(&counters_, opt.retry_queue), topics_(&counters_) {
     for (const std::string& e : opt_.exports) exports_.insert(e);
 }
 
@@ -158,11 +163,17 @@ bool Bridge::start(std::string* error) {
         return false;
     }
     g_release_region = local_.region();
+    std::string topic;
+    rc = topics_.open(local_.region(), opt_.host, opt_.export_topics, &topic);
+    if (rc != HSIPC_OK) {
+        *error = "cannot export topic " + topic + ": " + hsipc_strerror(rc);
+        return false;
+    }
     max_payload_ = opt_.max_message ? opt_.max_message : local_.largest_buffer();
     while (session_ == 0) {
         if (getrandom(&session_, sizeof session_, 0) != ssize_t(sizeof session_)) session_ = uint64_t(monotonic_ns());
     }
-    if (!wire::encode_hello(session_, opt_.host, opt_.exports, &hello_) ||
+    if (!wire::encode_hello(session_, opt_.host, opt_.exports, opt_.export_topics, &hello_) ||
         !wire::encode_bye(session_, opt_.host, &bye_)) {
         *error = "cannot encode HELLO";  // validate() rules this out
         return false;
@@ -218,8 +229,9 @@ bool Bridge::start(std::string* error) {
         }
         peers_.push_back(std::move(p));
     }
-    log("region %s, session %016llx, %zu peer(s), %zu export(s), max_message %llu", opt_.region.c_str(),
-        (unsigned long long)session_, peers_.size(), opt_.exports.size(), (unsigned long long)max_payload_);
+    log("region %s, session %016llx, %zu peer(s), %zu export(s), %zu topic(s), max_message %llu",
+        opt_.region.c_str(), (unsigned long long)session_, peers_.size(), opt_.exports.size(),
+        opt_.export_topics.size(), (unsigned long long)max_payload_);
     return true;
 }
 
@@ -253,10 +265,12 @@ void Bridge::stop() {
         }
         zap_.close();
         // Returns once every frame is sent or dropped, so every payload
-        // ZeroMQ held is released before the region goes.
+        // ZeroMQ held is released before the region goes, and before the
+        // subscriptions whose references those payloads may be close.
         zmq_ctx_term(ctx_);
         ctx_ = nullptr;
     }
+    topics_.close(&counters_.topic_dropped_stopped);
     peers_.clear();
     local_.detach();
     g_release_region = nullptr;
@@ -421,6 +435,15 @@ void Bridge::on_frame(zmq_msg_t* parts, size_t count, const std::string* route, 
         if (exports_.count(f.dst) == 0 && p->reply_routes.count(f.dst) == 0) {
             return refuse(wire::Refusal::bad_destination, dealer_peer);
         }
+    } else if (f.kind == wire::Kind::topic) {
+        uint64_t lost = 0;
+        if (p->topic_seq_in.accept(f.session, f.seq, &lost) == wire::Sequence::Verdict::stale) {
+            return refuse(wire::Refusal::stale_seq, dealer_peer);
+        }
+        counters_.lost += lost;
+        // Only topics this bridge exports too: a peer cannot fill the
+        // region's topic table (topics live as long as the region).
+        if (!topics_.find(f.dst)) return refuse(wire::Refusal::bad_topic, dealer_peer);
     }
     // Only a frame that passed every check moves the peer's state.
     if (route && p->cfg.address.empty() && p->route != *route) {
@@ -432,6 +455,7 @@ void Bridge::on_frame(zmq_msg_t* parts, size_t count, const std::string* route, 
     if (f.kind == wire::Kind::bye) return peer_down(*p, "it said goodbye");
     if (!p->up) peer_up(*p);
     if (f.kind == wire::Kind::hello) return on_hello(*p, f);
+    if (f.kind == wire::Kind::topic) return on_topic(*p, f);
     on_msg(*p, f);
 }
 
@@ -440,6 +464,8 @@ void Bridge::on_hello(Peer& p, const wire::Frame& f) {
         if (p.hello_session) log("peer %s restarted (session %016llx)", p.cfg.name.c_str(), (unsigned long long)f.session);
         p.hello_session = f.session;
     }
+    p.topics.clear();
+    for (uint32_t i = 0; i < f.topic_count; i++) p.topics.emplace(f.topics[i]);
     std::set<std::string, std::less<>> advertised;
     for (uint32_t i = 0; i < f.export_count; i++) advertised.emplace(f.exports[i]);
     for (const std::string& name : advertised) {
@@ -483,6 +509,24 @@ void Bridge::on_msg(Peer& p, const wire::Frame& f) {
     }
     from->last_used_ns = now_ns_;
     local_.deliver(from, f.dst, f.payload, f.payload_size);
+}
+
+// A peer's publication: published here from the proxy that stands for its
+// publisher, so local subscribers get an ordinary shared message whose
+// msg.from a reply can go to.
+void Bridge::on_topic(Peer& p, const wire::Frame& f) {
+    Proxy* from = sender_proxy(p, f.src);
+    if (!from) {
+        counters_.topic_dropped_no_proxy++;
+        return;
+    }
+    from->last_used_ns = now_ns_;
+    Topic& t = *topics_.find(f.dst);
+    topics_.publish(t, from->ep, f.payload, f.payload_size);
+    // Our own subscription got it too, and holds the buffer until we let
+    // go: at once, not after a whole batch of frames, which could hold a
+    // pool's worth of buffers.
+    drain_topic(t);
 }
 
 void Bridge::read_monitor(Monitor& m) {
@@ -664,6 +708,102 @@ bool Bridge::drain(Peer& p) {
     return more;
 }
 
+// ---- Topics -----------------------------------------------------------------
+
+// One local publication to every peer that accepts its topic, each in a
+// TOPIC frame of its own whose payload is the shared buffer itself: one
+// ZeroMQ message, copied by reference per peer, releases our reference once
+// the last peer's copy is sent or dropped. Never waits: a link that will not
+// take it now misses it, as a full local subscriber would.
+void Bridge::forward_topic(const Topic& t, const hsipc_msg& msg) {
+    // Published by one of our proxies: it came from a peer, and goes back
+    // to none (this is what keeps topics exported on several hosts from
+    // echoing).
+    if (local_.is_proxy(msg.from)) {
+        hsipc_release(local_.region(), msg.off);
+        return;
+    }
+    zmq_msg_t payload;
+    if (msg.length == 0) {
+        hsipc_release(local_.region(), msg.off);
+        zmq_msg_init(&payload);
+    } else if (zmq_msg_init_data(&payload, msg.data, msg.length, release_payload,
+                                 reinterpret_cast<void*>(uintptr_t(msg.off))) != 0) {
+        hsipc_release(local_.region(), msg.off);
+        for (auto& p : peers_) {
+            if (p->topics.count(t.name)) counters_.topic_dropped_link++;
+        }
+        return;
+    }
+    const std::string src = local_.sender_name(msg.from);
+    for (auto& pp : peers_) {
+        Peer& p = *pp;
+        if (p.topics.count(t.name) == 0) continue;
+        if (!p.up) {
+            counters_.topic_dropped_peer_down++;
+            continue;
+        }
+        uint8_t header[wire::kMsgHeaderMax];
+        const size_t size = wire::encode_topic(session_, opt_.host, p.topic_seq_out + 1, src, t.name,
+                                               uint32_t(msg.length), header);
+        zmq_msg_t h, copy;
+        zmq_msg_init_size(&h, size);
+        std::memcpy(zmq_msg_data(&h), header, size);
+        zmq_msg_init(&copy);
+        int rc = zmq_msg_copy(&copy, &payload);
+        if (rc == 0) {
+            if (p.need_hello) send_hello(p);
+            rc = send_frame(p, &h, &copy);
+        }
+        if (rc == 0) {
+            p.topic_seq_out++;
+            counters_.topic_forwarded++;
+            // A subscriber there may reply to msg.from: the publisher.
+            if (!src.empty()) add_reply_route(p, src);
+        } else {
+            counters_.topic_dropped_link++;
+        }
+        zmq_msg_close(&h);
+        zmq_msg_close(&copy);
+    }
+    zmq_msg_close(&payload);  // where no peer took it, releases the buffer now
+}
+
+// Takes what waits in one subscription, at most kDrainBatch; true where it
+// may hold more. A poll disarms the endpoint, so it is left unarmed: the
+// next drain_topics arms it again.
+bool Bridge::drain_topic(Topic& t) {
+    t.armed = false;
+    size_t n = 0;
+    hsipc_msg msg;
+    while (n < kDrainBatch && hsipc_poll(t.sub, &msg, 0) == HSIPC_OK) {
+        n++;
+        forward_topic(t, msg);
+    }
+    return n == kDrainBatch;
+}
+
+// Takes what local processes published to the exported topics, kDrainBatch
+// per topic per turn; true where some subscription may hold more.
+bool Bridge::drain_topics() {
+    bool more = false;
+    for (const auto& tp : topics_.all()) {
+        Topic& t = *tp;
+        if (t.armed) continue;
+        if (drain_topic(t)) {
+            more = true;
+            continue;
+        }
+        const int rc = hsipc_endpoint_arm(t.sub);
+        if (rc == HSIPC_OK) {
+            t.armed = true;
+        } else if (rc == 1) {
+            more = true;
+        }
+    }
+    return more;
+}
+
 // ---- The loop -----------------------------------------------------------------
 
 bool Bridge::run(int signal_fd, std::string* error) {
@@ -671,6 +811,7 @@ bool Bridge::run(int signal_fd, std::string* error) {
     std::vector<Proxy*> item_proxy;  // the proxy behind each item, or null
     std::vector<Peer*> item_peer;    // the peer whose dealer it is, or null
     std::vector<Monitor*> item_monitor;
+    std::vector<Topic*> item_topic;  // the subscription behind each item, or null
     bool more = false;
     now_ns_ = monotonic_ns();
     next_hello_ns_ = now_ns_;
@@ -696,16 +837,20 @@ bool Bridge::run(int signal_fd, std::string* error) {
         for (auto& p : peers_) {
             if (p->up && !p->pending) more = drain(*p) || more;
         }
+        more = drain_topics() || more;
 
         items.clear();
         item_proxy.clear();
         item_peer.clear();
         item_monitor.clear();
-        auto add = [&](void* socket, int fd, short events, Proxy* px, Peer* peer, Monitor* mon) {
+        item_topic.clear();
+        auto add = [&](void* socket, int fd, short events, Proxy* px, Peer* peer, Monitor* mon,
+                       Topic* topic = nullptr) {
             items.push_back(zmq_pollitem_t{socket, fd, events, 0});
             item_proxy.push_back(px);
             item_peer.push_back(peer);
             item_monitor.push_back(mon);
+            item_topic.push_back(topic);
         };
         add(nullptr, signal_fd, ZMQ_POLLIN, nullptr, nullptr, nullptr);
         if (router_) add(router_, 0, ZMQ_POLLIN, nullptr, nullptr, nullptr);
@@ -720,6 +865,9 @@ bool Bridge::run(int signal_fd, std::string* error) {
             }
         }
         for (auto& m : monitors_) add(m->pair, 0, ZMQ_POLLIN, nullptr, nullptr, m.get());
+        for (const auto& t : topics_.all()) {
+            if (t->armed) add(nullptr, t->fd, ZMQ_POLLIN, nullptr, nullptr, nullptr, t.get());
+        }
 
         const long timeout = more ? 0 : ms_ceil(deadline - now_ns_);
         more = false;
@@ -733,10 +881,11 @@ bool Bridge::run(int signal_fd, std::string* error) {
         // goodbye), and their items would then point at nothing.
         for (size_t i = 0; i < items.size(); i++) {
             if (items[i].revents && item_proxy[i]) item_proxy[i]->armed = false;  // the next drain polls it
+            if (items[i].revents && item_topic[i]) item_topic[i]->armed = false;
         }
         for (size_t i = 0; i < items.size(); i++) {
             const zmq_pollitem_t& it = items[i];
-            if (it.revents == 0 || item_proxy[i]) continue;
+            if (it.revents == 0 || item_proxy[i] || item_topic[i]) continue;
             if (i == 0) {
                 signalfd_siginfo si;
                 while (read(signal_fd, &si, sizeof si) == ssize_t(sizeof si)) {
@@ -777,9 +926,14 @@ std::string Bridge::stats_line() const {
       << " dropped_peer_down=" << c.dropped_peer_down << " dropped_link=" << c.dropped_link
       << " dropped_unroutable=" << c.dropped_unroutable << " dropped_stopped=" << c.dropped_stopped
       << " disconnects=" << c.disconnects
-      << " handshake_failures=" << c.handshake_failures << " unknown_keys=" << c.unknown_keys
-      << " peers_up=" << up << " proxies=" << proxies
-      << " queued=" << local_.queued();
+      << " handshake_failures=" << c.handshake_failures << " unknown_keys=" << c.unknown_keys << " peers_up=" << up << " proxies=" << proxies
+      << " queued=" << local_.queued() << " topic_forwarded=" << c.topic_forwarded
+      << " topic_published=" << c.topic_published << " topic_skipped=" << c.topic_skipped
+      << " topic_dropped=" << c.topic_dropped() << " topic_dropped_link=" << c.topic_dropped_link
+      << " topic_dropped_peer_down=" << c.topic_dropped_peer_down
+      << " topic_dropped_no_buffer=" << c.topic_dropped_no_buffer
+      << " topic_dropped_no_proxy=" << c.topic_dropped_no_proxy
+      << " topic_dropped_stopped=" << c.topic_dropped_stopped;
     for (size_t r = 1; r < c.refused_by.size(); r++) {
         if (c.refused_by[r]) s << " refused_" << wire::refusal_name(wire::Refusal(r)) << "=" << c.refused_by[r];
     }

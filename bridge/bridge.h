@@ -22,6 +22,7 @@
 #include "keys.h"
 #include "local.h"
 #include "options.h"
+#include "topics.h"
 
 namespace hsipc_bridge {
 
@@ -78,12 +79,19 @@ private:
     void forward(Peer& p, Proxy& px, const hsipc_msg& msg);
     void add_reply_route(Peer& p, const std::string& name);
 
+    // Topics (docs/bridge.md, "Topics").
+    void on_topic(Peer& p, const wire::Frame& f);
+    bool drain_topic(Topic& t);
+    bool drain_topics();
+    void forward_topic(const Topic& t, const hsipc_msg& msg);
+
     Options opt_;
     CurveKeys keys_;
     ZapHandler zap_;
     uint64_t unknown_keys_logged_ = 0;
     Counters counters_;
     Local local_;
+    Topics topics_;  // after local_: closed before the region is detached
     uint64_t session_ = 0;
     uint64_t max_payload_ = 0;
     std::vector<uint8_t> hello_, bye_;

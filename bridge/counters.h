@@ -2,7 +2,9 @@
 // What a bridge counts, printed as one `key=value` line on SIGUSR1 and at
 // exit (docs/bridge.md, "Counters"). Every message the bridge takes from an
 // inbox or a peer ends in exactly one of forwarded, delivered, dropped_* or
-// refused; lost counts what a peer sent that never arrived.
+// refused; lost counts what a peer sent that never arrived. Topics are
+// counted apart (topic_*): one local publication may go to several peers,
+// so its outcomes are counted per peer.
 #pragma once
 
 #include <array>
@@ -27,6 +29,19 @@ struct Counters {
     uint64_t dropped_link = 0;         // ZeroMQ would not take it within peer_timeout
     uint64_t dropped_unroutable = 0;   // sent to a host proxy, or shared (published)
     uint64_t dropped_stopped = 0;      // still in the bridge when it was stopped
+    // Topics (docs/bridge.md, "Topics"). Each local publication taken, for
+    // each peer that accepts its topic, ends in topic_forwarded,
+    // topic_dropped_link or topic_dropped_peer_down (or, taken at the
+    // stop, topic_dropped_stopped once); each TOPIC frame accepted in
+    // topic_published, topic_dropped_no_buffer or topic_dropped_no_proxy.
+    uint64_t topic_forwarded = 0;          // handed to ZeroMQ for a peer
+    uint64_t topic_published = 0;          // from a peer, published locally
+    uint64_t topic_skipped = 0;            // local subscribers that missed one of those: inbox full
+    uint64_t topic_dropped_link = 0;       // ZeroMQ would not take it (high-water mark, not connected)
+    uint64_t topic_dropped_peer_down = 0;  // its peer was down
+    uint64_t topic_dropped_no_buffer = 0;  // no local buffer large enough was free (or the publish failed)
+    uint64_t topic_dropped_no_proxy = 0;   // no proxy endpoint could stand for the remote publisher
+    uint64_t topic_dropped_stopped = 0;    // still in the bridge's subscription when it was stopped
     // Connections, from ZeroMQ's socket monitor:
     uint64_t disconnects = 0;         // includes a peer cut off for a frame over max_message
     uint64_t handshake_failures = 0;  // something that does not speak ZMTP connected
@@ -40,6 +55,10 @@ struct Counters {
     uint64_t dropped() const {
         return dropped_full + dropped_no_endpoint + dropped_no_buffer + dropped_no_proxy + dropped_peer_down +
                dropped_link + dropped_unroutable + dropped_stopped;
+    }
+    uint64_t topic_dropped() const {
+        return topic_dropped_link + topic_dropped_peer_down + topic_dropped_no_buffer + topic_dropped_no_proxy +
+               topic_dropped_stopped;
     }
 };
 

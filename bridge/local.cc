@@ -9,6 +9,10 @@ namespace {
 // Bounds on what a peer's traffic can make us remember.
 constexpr size_t kMaxNames = 4096;
 constexpr size_t kMaxDestinations = 4096;
+// Closed proxies whose ids are still recognised as ours: what a proxy
+// published may still wait in our subscription (an inbox's worth at most)
+// when it closes, and must not be forwarded as a local publication.
+constexpr size_t kMaxClosedProxies = 4096;
 
 uint32_t bit_width(uint32_t n) {
     uint32_t bits = 0;
@@ -63,6 +67,7 @@ int Local::open_proxy(Proxy* p) {
     }
     p->name = name;
     p->ep = ep;
+    proxy_ids_.insert(hsipc_endpoint_id(ep));
     p->fd = fd;
     p->armed = false;
     return HSIPC_OK;
@@ -75,6 +80,11 @@ void Local::close_proxy(Proxy* p, uint64_t* drop) {
     while (hsipc_poll(p->ep, &msg, 0) == HSIPC_OK) {
         hsipc_release(region_, msg.off);
         (*drop)++;
+    }
+    closed_proxy_ids_.push_back(hsipc_endpoint_id(p->ep));
+    if (closed_proxy_ids_.size() > kMaxClosedProxies) {
+        proxy_ids_.erase(closed_proxy_ids_.front());
+        closed_proxy_ids_.pop_front();
     }
     // A message sent between that poll and this close returns to its pool
     // uncounted: the one window where a drop goes unseen.

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "counters.h"
 #include "hsipc.h"
@@ -52,6 +53,11 @@ public:
     // retry queues hold from it, then closes it.
     void close_proxy(Proxy* p, uint64_t* drop);
 
+    // Whether `id` is (or was, among the last 4,096 closed) one
+    // of our proxies: what they publish came from a peer and must not be
+    // forwarded back (docs/bridge.md, "Topics").
+    bool is_proxy(hsipc_id id) const { return proxy_ids_.count(id) != 0; }
+
     // The name of the local endpoint `id`, or "" where it has none now
     // (closed before we looked). Cached: ids are never reused.
     std::string sender_name(hsipc_id id);
@@ -84,6 +90,10 @@ private:
     uint64_t largest_buffer_ = 0;
     uint32_t max_endpoints_ = 0;
     std::unordered_map<hsipc_id, std::string> names_;
+    // Open proxies' ids, and closed ones' for a while: a publication of a
+    // proxy may still wait in a subscription when the proxy closes.
+    std::unordered_set<hsipc_id> proxy_ids_;
+    std::deque<hsipc_id> closed_proxy_ids_;
     std::map<std::string, Destination, std::less<>> destinations_;
     size_t queued_ = 0;
 };

@@ -31,6 +31,8 @@ const char kUsage[] =
     "  --peer NAME=ADDRESS  a peer bridge to connect to (repeatable)\n"
     "  --peer NAME          a peer bridge that connects to our --listen address\n"
     "  --export NAME        a local endpoint peers may send to (repeatable)\n"
+    "  --export-topic NAME  a topic shared with peers: local publications go to the\n"
+    "                       peers that export it too, theirs are published here (repeatable)\n"
     "  --hwm N              ZeroMQ high-water mark per connection, messages (1000)\n"
     "  --retry-queue N      messages held for one full local inbox, then dropped (64)\n"
     "  --max-proxies N      proxy endpoints for remote senders, per peer (64)\n"
@@ -165,6 +167,8 @@ bool apply_setting(const std::string& key, const std::string& value, Options* op
         opt->peers.push_back(p);
     } else if (key == "export") {
         opt->exports.push_back(value);
+    } else if (key == "export_topic") {
+        opt->export_topics.push_back(value);
     } else if (key == "allow_remote") {
         if (!parse_bool(value, &opt->allow_remote)) return bad("expects yes or no, got");
     } else if (key == "hwm") {
@@ -434,6 +438,16 @@ bool validate(const Options& opt, std::string* error) {
         if (!wire::valid_name(e)) return fail("export `" + e + "`: 1-63 of [A-Za-z0-9._-]");
         if (!exports.insert(e).second) return fail("export `" + e + "` given twice");
     }
+    if (opt.export_topics.size() > wire::kMaxTopics) return fail("more than 256 export_topic");
+    std::set<std::string> topics;
+    for (const std::string& t : opt.export_topics) {
+        if (!wire::valid_name(t)) return fail("export_topic `" + t + "`: 1-63 of [A-Za-z0-9._-]");
+        if (!topics.insert(t).second) return fail("export_topic `" + t + "` given twice");
+        // The bridge's subscription to it is the local endpoint HOST.NAME.
+        if (opt.host.size() + 1 + t.size() > wire::kNameMax) {
+            return fail("export_topic `" + t + "`: " + opt.host + "." + t + " is longer than 63 bytes");
+        }
+    }
     if (opt.hwm < 1 || opt.hwm > kHwmMax) return fail("hwm: 1 .. 1000000");
     if (opt.retry_queue > kRetryQueueMax) return fail("retry_queue: 0 .. 65536");
     if (opt.max_proxies < 1 || opt.max_proxies > kMaxProxiesMax) return fail("max_proxies: 1 .. 4096");
@@ -467,6 +481,7 @@ std::string to_config_text(const Options& opt) {
     if (!opt.listen.empty()) s << "listen = " << opt.listen << "\n";
     for (const PeerConfig& p : opt.peers) s << "peer = " << p.name << (p.address.empty() ? "" : " ") << p.address << "\n";
     for (const std::string& e : opt.exports) s << "export = " << e << "\n";
+    for (const std::string& t : opt.export_topics) s << "export_topic = " << t << "\n";
     s << "allow_remote = " << (opt.allow_remote ? "yes" : "no") << "\n";
     s << "hwm = " << opt.hwm << "\n";
     s << "retry_queue = " << opt.retry_queue << "\n";

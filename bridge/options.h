@@ -29,6 +29,7 @@ struct Options {
     std::string listen;  // tcp://HOST:PORT to bind; empty: bind nothing
     std::vector<PeerConfig> peers;
     std::vector<std::string> exports;  // local endpoints peers may send to
+    std::vector<std::string> export_topics;  // local topics shared with peers, both ways
     bool allow_remote = false;         // may listen be a non-loopback address
     uint32_t hwm = 1000;               // ZeroMQ high-water mark, messages, each way per connection
     uint32_t retry_queue = 64;         // messages held for one full local inbox
@@ -58,8 +59,8 @@ constexpr int64_t kPeerTimeoutMax = 3600000000000;   // 1 h
 extern const char kUsage[];
 
 // Parses argv (argv[0] is the program). --config FILE is read first,
-// wherever it stands; the other flags then override its keys (peer and
-// export add to its lists). False with *error on a usage or file error.
+// wherever it stands; the other flags then override its keys (peer,
+// export and export_topic add to its lists). False with *error on a usage or file error.
 bool parse_command_line(int argc, char** argv, Options* out, Action* action, std::string* error);
 
 // Applies configuration text over *opt; false with *error naming the line.

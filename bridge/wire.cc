@@ -73,6 +73,55 @@ void put_header(std::vector<uint8_t>* out, Kind kind, uint64_t session, std::str
     out->insert(out->end(), host.begin(), host.end());
 }
 
+// A HELLO's list: u16 count (at most max), then count x (u8 length, name).
+Refusal read_names(Reader& in, size_t max, uint32_t* count, std::string_view* names) {
+    const uint64_t n = in.le(2);
+    if (!in.ok()) return Refusal::truncated;
+    if (n > max) return Refusal::bad_count;
+    *count = uint32_t(n);
+    for (uint32_t i = 0; i < *count; i++) {
+        const size_t len = size_t(in.le(1));
+        names[i] = in.text(len);
+        if (!in.ok()) return Refusal::truncated;
+        if (!valid_name(names[i])) return Refusal::bad_name;
+    }
+    return Refusal::none;
+}
+
+void put_names(std::vector<uint8_t>* out, const std::vector<std::string>& names) {
+    put_le(out, names.size(), 2);
+    for (const std::string& n : names) {
+        out->push_back(uint8_t(n.size()));
+        out->insert(out->end(), n.begin(), n.end());
+    }
+}
+
+// MSG and TOPIC share their layout; only the kind and what dst names differ.
+size_t encode_numbered(Kind kind, uint64_t session, std::string_view host, uint64_t seq, std::string_view src,
+                       std::string_view dst, uint32_t payload_size, uint8_t* out) {
+    if (session == 0 || seq == 0 || !valid_host(host) || (!src.empty() && !valid_name(src)) || !valid_name(dst)) {
+        return 0;
+    }
+    uint8_t* p = out;
+    *p++ = kMagic0;
+    *p++ = kMagic1;
+    *p++ = kVersion;
+    *p++ = uint8_t(kind);
+    p = put_le(p, session, 8);
+    *p++ = uint8_t(host.size());
+    std::memcpy(p, host.data(), host.size());
+    p += host.size();
+    p = put_le(p, seq, 8);
+    *p++ = uint8_t(src.size());
+    if (!src.empty()) std::memcpy(p, src.data(), src.size());
+    p += src.size();
+    *p++ = uint8_t(dst.size());
+    std::memcpy(p, dst.data(), dst.size());
+    p += dst.size();
+    p = put_le(p, payload_size, 4);
+    return size_t(p - out);
+}
+
 #define HSIPC_BRIDGE_REFUSAL_NAME_(name, sentence) #name,
 #define HSIPC_BRIDGE_REFUSAL_SENTENCE_(name, sentence) sentence,
 const char* const kRefusalNames[] = {HSIPC_BRIDGE_REFUSALS(HSIPC_BRIDGE_REFUSAL_NAME_)};
@@ -102,7 +151,7 @@ Refusal decode(const Part* parts, size_t count, uint64_t max_payload, Frame* out
     // Checked before anything else a later version may change, so an old
     // bridge says "version" to a new one rather than something misleading.
     if (version != kVersion) return Refusal::bad_version;
-    if (kind < uint8_t(Kind::hello) || kind > uint8_t(Kind::bye)) return Refusal::bad_kind;
+    if (kind < uint8_t(Kind::hello) || kind > uint8_t(Kind::topic)) return Refusal::bad_kind;
     out->kind = Kind(kind);
     out->session = in.le(8);
     const size_t host_size = size_t(in.le(1));
@@ -114,19 +163,14 @@ Refusal decode(const Part* parts, size_t count, uint64_t max_payload, Frame* out
     switch (out->kind) {
     case Kind::hello: {
         if (count != 1) return Refusal::bad_parts;
-        const uint64_t n = in.le(2);
-        if (!in.ok()) return Refusal::truncated;
-        if (n > kMaxExports) return Refusal::bad_count;
-        out->export_count = uint32_t(n);
-        for (uint32_t i = 0; i < out->export_count; i++) {
-            const size_t len = size_t(in.le(1));
-            out->exports[i] = in.text(len);
-            if (!in.ok()) return Refusal::truncated;
-            if (!valid_name(out->exports[i])) return Refusal::bad_name;
-        }
+        const Refusal r = read_names(in, kMaxExports, &out->export_count, out->exports.data());
+        if (r != Refusal::none) return r;
+        const Refusal t = read_names(in, kMaxTopics, &out->topic_count, out->topics.data());
+        if (t != Refusal::none) return t;
         break;
     }
-    case Kind::msg: {
+    case Kind::msg:
+    case Kind::topic: {
         out->seq = in.le(8);
         const size_t src_size = size_t(in.le(1));
         out->src = in.text(src_size);
@@ -151,17 +195,17 @@ Refusal decode(const Part* parts, size_t count, uint64_t max_payload, Frame* out
 }
 
 bool encode_hello(uint64_t session, std::string_view host, const std::vector<std::string>& exports,
-                  std::vector<uint8_t>* out) {
-    if (session == 0 || !valid_host(host) || exports.size() > kMaxExports) return false;
+                  const std::vector<std::string>& topics, std::vector<uint8_t>* out) {
+    if (session == 0 || !valid_host(host) || exports.size() > kMaxExports || topics.size() > kMaxTopics) return false;
     for (const std::string& e : exports) {
         if (!valid_name(e)) return false;
     }
-    put_header(out, Kind::hello, session, host);
-    put_le(out, exports.size(), 2);
-    for (const std::string& e : exports) {
-        out->push_back(uint8_t(e.size()));
-        out->insert(out->end(), e.begin(), e.end());
+    for (const std::string& t : topics) {
+        if (!valid_name(t)) return false;
     }
+    put_header(out, Kind::hello, session, host);
+    put_names(out, exports);
+    put_names(out, topics);
     return true;
 }
 
@@ -173,27 +217,12 @@ bool encode_bye(uint64_t session, std::string_view host, std::vector<uint8_t>* o
 
 size_t encode_msg(uint64_t session, std::string_view host, uint64_t seq, std::string_view src, std::string_view dst,
                   uint32_t payload_size, uint8_t* out) {
-    if (session == 0 || seq == 0 || !valid_host(host) || (!src.empty() && !valid_name(src)) || !valid_name(dst)) {
-        return 0;
-    }
-    uint8_t* p = out;
-    *p++ = kMagic0;
-    *p++ = kMagic1;
-    *p++ = kVersion;
-    *p++ = uint8_t(Kind::msg);
-    p = put_le(p, session, 8);
-    *p++ = uint8_t(host.size());
-    std::memcpy(p, host.data(), host.size());
-    p += host.size();
-    p = put_le(p, seq, 8);
-    *p++ = uint8_t(src.size());
-    if (!src.empty()) std::memcpy(p, src.data(), src.size());
-    p += src.size();
-    *p++ = uint8_t(dst.size());
-    std::memcpy(p, dst.data(), dst.size());
-    p += dst.size();
-    p = put_le(p, payload_size, 4);
-    return size_t(p - out);
+    return encode_numbered(Kind::msg, session, host, seq, src, dst, payload_size, out);
+}
+
+size_t encode_topic(uint64_t session, std::string_view host, uint64_t seq, std::string_view src,
+                    std::string_view topic, uint32_t payload_size, uint8_t* out) {
+    return encode_numbered(Kind::topic, session, host, seq, src, topic, payload_size, out);
 }
 
 Sequence::Verdict Sequence::accept(uint64_t session, uint64_t seq, uint64_t* lost) {

@@ -72,14 +72,21 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
             for (const auto& p : parts) s.raw(p.data(), p.size());
             fuzz::write_seed(dir, file, s.bytes());
         };
-        std::vector<uint8_t> hello, hello_none, bye, longest;
+        std::vector<uint8_t> hello, hello_none, hello_topics, bye, longest;
         encode_hello(session, "hostA", {"server", "log.v2", "a"}, &hello);
+        encode_hello(session, "hostB", {"server"}, {"ticks", "frames.raw"}, &hello_topics);
         encode_hello(session, "b", {}, &hello_none);
         encode_bye(session, "hostB", &bye);
-        encode_hello(session, std::string(31, 'h'), std::vector<std::string>(256, std::string(63, 'n')), &longest);
+        encode_hello(session, std::string(31, 'h'), std::vector<std::string>(256, std::string(63, 'n')),
+                     std::vector<std::string>(256, std::string(63, 't')), &longest);
         auto msg = [&](uint64_t seq, const std::string& src, const std::string& dst, uint32_t size) {
             std::vector<uint8_t> h(kMsgHeaderMax);
             h.resize(encode_msg(session, "hostA", seq, src, dst, size, h.data()));
+            return h;
+        };
+        auto topic = [&](uint64_t seq, const std::string& src, const std::string& name, uint32_t size) {
+            std::vector<uint8_t> h(kMsgHeaderMax);
+            h.resize(encode_topic(session, "hostA", seq, src, name, size, h.data()));
             return h;
         };
         seed("hello", 2, {hello});
@@ -92,6 +99,10 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
         seed("msg_length_mismatch", 2, {msg(4, "c", "s", 9), std::vector<uint8_t>(8, 'x')});
         seed("msg_three_parts", 2, {msg(5, "c", "s", 1), {'x'}, {'y'}});
         seed("msg_no_payload", 2, {msg(6, "c", "s", 1)});
+        seed("hello_topics", 2, {hello_topics});
+        seed("topic", 2, {topic(1, "camera", "frames.raw", 3), {'a', 'b', 'c'}});
+        seed("topic_unnamed_empty", 0, {topic(2, "", "ticks", 0), {}});
+        seed("topic_too_big", 1, {topic(3, "p", "t", 17), std::vector<uint8_t>(17, 'x')});
         seed("garbage", 2, {{0x68, 0x42, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 255, 'h'}});
         std::exit(0);
     }
@@ -135,15 +146,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         switch (f->kind) {
         case Kind::hello: {
             FUZZ_CHECK(count == 1 && f->export_count <= kMaxExports, "hello shape");
-            std::vector<std::string> exports;
+            FUZZ_CHECK(f->topic_count <= kMaxTopics, "hello topic count");
+            std::vector<std::string> exports, topics;
             for (uint32_t i = 0; i < f->export_count; i++) {
                 FUZZ_CHECK(valid_name(f->exports[i]) && inside(f->exports[i], parts[0]), "export %u", i);
                 exports.emplace_back(f->exports[i]);
             }
-            FUZZ_CHECK(encode_hello(f->session, f->host, exports, &again), "hello does not encode");
+            for (uint32_t i = 0; i < f->topic_count; i++) {
+                FUZZ_CHECK(valid_name(f->topics[i]) && inside(f->topics[i], parts[0]), "topic %u", i);
+                topics.emplace_back(f->topics[i]);
+            }
+            FUZZ_CHECK(encode_hello(f->session, f->host, exports, topics, &again), "hello does not encode");
             break;
         }
-        case Kind::msg: {
+        case Kind::msg:
+        case Kind::topic: {
             FUZZ_CHECK(count == 2 && f->seq != 0, "msg shape");
             FUZZ_CHECK((f->src.empty() || valid_name(f->src)) && valid_name(f->dst), "msg names");
             FUZZ_CHECK(inside(f->src, parts[0]) && inside(f->dst, parts[0]), "msg views");
@@ -151,7 +168,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                            f->payload == parts[1].data,
                        "payload %u of %zu, max %llu", f->payload_size, parts[1].size, (unsigned long long)max_payload);
             again.resize(kMsgHeaderMax);
-            again.resize(encode_msg(f->session, f->host, f->seq, f->src, f->dst, f->payload_size, again.data()));
+            again.resize(f->kind == Kind::msg
+                             ? encode_msg(f->session, f->host, f->seq, f->src, f->dst, f->payload_size, again.data())
+                             : encode_topic(f->session, f->host, f->seq, f->src, f->dst, f->payload_size,
+                                            again.data()));
             Sequence s;
             uint64_t lost;
             FUZZ_CHECK(s.accept(f->session, f->seq, &lost) == Sequence::Verdict::new_session && lost == 0, "seq");

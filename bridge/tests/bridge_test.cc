@@ -7,8 +7,9 @@
 // Messages both ways, request/reply across, each bridge killed (SIGKILL)
 // mid-stream and restarted while traffic resumes, a peer that vanishes,
 // malformed frames from a fake peer, CURVE (matching keys, an unknown key,
-// a trusted key claiming another peer's name, plaintext against CURVE); and
-// after every test, with the
+// a trusted key claiming another peer's name, plaintext against CURVE);
+// topics published on either host reaching subscribers on both, without
+// echoes, and surviving each bridge's death; and after every test, with the
 // bridges stopped and the regions reaped, every buffer of both regions is
 // back in its pool.
 #include <fcntl.h>
@@ -272,6 +273,15 @@ protected:
         hsipc_endpoint* ep = nullptr;
         EXPECT_OK(hsipc_endpoint_open(r, name, &ep));
         if (ep) endpoints_.push_back(ep);
+        return ep;
+    }
+
+    // An endpoint `name` of r subscribed to `topic`.
+    hsipc_endpoint* subscribe(hsipc_region* r, const char* name, const char* topic) {
+        hsipc_endpoint* ep = open(r, name);
+        if (ep) {
+            EXPECT_OK(hsipc_subscribe(ep, topic));
+        }
         return ep;
     }
 
@@ -673,7 +683,10 @@ TEST_F(BridgeTest, MalformedFramesFromAFakePeerAreRefusedAndCounted) {
     send({msg("hostA", 1, "bob", 0xffffffffu), {'x'}});                         // too_big
     send({msg("hostA", 1, "secret", 1), {'x'}});                                // bad_destination
     send({msg("hostA", 1, "bob", 5000), std::vector<uint8_t>(5000, 'x')});      // too_big (4K max)
-    const uint64_t refused_sent = 9;
+    std::vector<uint8_t> topic(wire::kMsgHeaderMax);
+    topic.resize(wire::encode_topic(session, "hostA", 1, "mallory", "nosuch", 1, topic.data()));
+    send({topic, {'x'}});                                                       // bad_topic: B exports none
+    const uint64_t refused_sent = 10;
     // Over ZeroMQ's per-part limit (max_message): the connection goes.
     const uint64_t peak_before = peak_kib(b_.pid);
     send({std::vector<uint8_t>(8 << 20, 'z')});
@@ -708,6 +721,8 @@ TEST_F(BridgeTest, MalformedFramesFromAFakePeerAreRefusedAndCounted) {
     EXPECT_EQ(1u, sb["refused_bad_parts"]);
     EXPECT_EQ(2u, sb["refused_too_big"]);
     EXPECT_EQ(1u, sb["refused_bad_destination"]);
+    EXPECT_EQ(1u, sb["refused_bad_topic"]);
+    EXPECT_EQ(0u, sb["topic_published"]);
     EXPECT_GE(sb["disconnects"], 1u);
     EXPECT_EQ(0u, sb["delivered"]);
     // The real peer is still served (its sequence is the one B knows; the
@@ -912,6 +927,516 @@ TEST_F(BridgeTest, CurveTalksOnlyToWhoeverHoldsThePeersKey) {
     zmq_msg_close(&m);
     zmq_close(impostor);
     zmq_ctx_term(ctx);
+}
+
+// ---- Topics -------------------------------------------------------------------
+
+// Publishes message `seq` of `size` bytes from ep to topic; an hsipc status.
+int publish(hsipc_region* r, hsipc_endpoint* ep, hsipc_id topic, uint32_t seq, size_t size) {
+    hsipc_off off;
+    int rc = hsipc_alloc(r, size, &off);
+    if (rc != HSIPC_OK) return rc;
+    const std::vector<uint8_t> p = payload(seq, size);
+    std::memcpy(hsipc_ptr(r, off), p.data(), size);
+    uint32_t delivered = 0;
+    rc = hsipc_publish(ep, topic, off, size, &delivered, nullptr);
+    if (rc != HSIPC_OK) hsipc_release(r, off);
+    return rc;
+}
+
+uint32_t shared_buffers(hsipc_region* r) {
+    hsipc_config cfg;
+    hsipc_config_init(&cfg);
+    if (hsipc_region_config(r, &cfg) != HSIPC_OK) return UINT32_MAX;
+    uint32_t shared = 0;
+    for (uint32_t p = 0; p < cfg.pool_count; p++) {
+        hsipc_pool_stats s;
+        s.struct_size = sizeof s;
+        if (hsipc_region_pool_stats(r, p, &s) != HSIPC_OK) return UINT32_MAX;
+        shared += s.shared_count;
+    }
+    return shared;
+}
+
+// One subscriber and what it got from each publisher, told apart by
+// msg.from: the publishers' names as its own region knows them (a local
+// endpoint, or the bridge's proxy PEER.NAME for a remote one).
+struct Subscriber {
+    Subscriber(hsipc_region* r, hsipc_endpoint* e, std::vector<std::string> names)
+        : region(r), ep(e), publishers(std::move(names)) {}
+    hsipc_region* region;
+    hsipc_endpoint* ep;
+    std::vector<std::string> publishers;
+    std::vector<hsipc_id> ids;
+    std::vector<uint32_t> next;  // the seq expected next from each
+    uint32_t total = 0;
+    std::string failure;
+
+    // Takes what waits; each publisher's messages must come in order and,
+    // as the test never lets an inbox fill, without a gap.
+    bool take() {
+        ids.resize(publishers.size());
+        next.resize(publishers.size());
+        bool any = false;
+        hsipc_msg m;
+        while (hsipc_poll(ep, &m, 0) == HSIPC_OK) {
+            any = true;
+            size_t src = publishers.size();
+            for (size_t i = 0; i < publishers.size() && src == publishers.size(); i++) {
+                if (ids[i] == 0) hsipc_lookup(region, publishers[i].c_str(), &ids[i]);
+                if (ids[i] == m.from) src = i;
+            }
+            uint32_t seq = 0;
+            const bool intact = (m.flags & HSIPC_MSG_SHARED) && payload_ok(m, &seq);
+            hsipc_release(region, m.off);
+            if (src == publishers.size() || !intact || seq != next[src]) {
+                if (failure.empty()) {
+                    failure = src == publishers.size() ? "a message from no expected publisher"
+                              : !intact                ? "a damaged or unshared message from " + publishers[src]
+                                                       : "from " + publishers[src] + ": seq " + std::to_string(seq) +
+                                                             ", expected " + std::to_string(next[src]);
+                }
+                continue;
+            }
+            next[src]++;
+            total++;
+        }
+        return any;
+    }
+};
+
+struct Publisher {
+    Publisher(hsipc_region* r, hsipc_endpoint* e, hsipc_id t) : region(r), ep(e), topic(t) {}
+    hsipc_region* region;
+    hsipc_endpoint* ep;
+    hsipc_id topic;
+    uint32_t sent = 0;
+};
+
+// Each publisher publishes n messages (100 B, every tenth 50 KiB, one of
+// 1 MiB) while the subscribers take theirs; a publisher stays at most
+// `window` messages ahead of its slowest subscriber, well inside an inbox
+// (64), so no subscriber ever misses one. Then nothing more arrives: no
+// echo.
+void exchange_topic(std::vector<Publisher>& pubs, const std::vector<Subscriber*>& subs, uint32_t n) {
+    const uint32_t window = 16;
+    const uint32_t want = uint32_t(pubs.size()) * n;
+    const int64_t deadline = now_ns() + 30 * kSecond;
+    auto done = [&] {
+        for (auto* s : subs) {
+            if (s->total < want) return false;
+        }
+        return true;
+    };
+    while (!done() && now_ns() < deadline) {
+        bool progress = false;
+        for (size_t k = 0; k < pubs.size(); k++) {
+            Publisher& p = pubs[k];
+            uint32_t slowest = p.sent;
+            for (auto* s : subs) slowest = std::min(slowest, s->next.size() > k ? s->next[k] : 0);
+            if (p.sent == n || p.sent - slowest >= window) continue;
+            const size_t size = p.sent == n / 2 ? 1024 * 1024 : p.sent % 10 == 3 ? 50000 : 100;
+            const int rc = publish(p.region, p.ep, p.topic, p.sent, size);
+            if (rc == HSIPC_OK) {
+                p.sent++;
+                progress = true;
+            } else {
+                ASSERT_STATUS(HSIPC_ENOMEM, rc);  // a pool momentarily empty: again later
+            }
+        }
+        for (auto* s : subs) progress = s->take() || progress;
+        if (!progress) usleep(200);
+    }
+    for (auto* s : subs) {
+        EXPECT_EQ("", s->failure);
+        EXPECT_EQ(want, s->total) << "timed out";
+    }
+    usleep(200000);
+    for (auto* s : subs) {
+        EXPECT_FALSE(s->take()) << "a subscriber got more than was published";
+        EXPECT_EQ(want, s->total);
+    }
+}
+
+// Topic "ticks" exported by both bridges: two publishers on A, one on B,
+// one subscriber on A and two on B. Every subscriber gets every message of
+// every publisher, each publisher's in order; the remote ones from the
+// proxy that stands for the publisher. Nothing echoes: a bridge forwards
+// only what local processes published, so each side forwards exactly its
+// own publishers' messages. A topic only A exports never crosses. And a
+// subscriber's reply to msg.from reaches the remote publisher.
+TEST_F(BridgeTest, ATopicPublishedOnEitherHostReachesSubscribersOnBothWithoutEchoes) {
+    Subscriber sub_a{ra_, subscribe(ra_, "subA", "ticks"), {"pubA", "pubA2", "hostB.pubB"}};
+    Subscriber sub_b{rb_, subscribe(rb_, "subB", "ticks"), {"hostA.pubA", "hostA.pubA2", "pubB"}};
+    Subscriber sub_b2{rb_, subscribe(rb_, "subB2", "ticks"), {"hostA.pubA", "hostA.pubA2", "pubB"}};
+    hsipc_id ticks_a, ticks_b, only_a;
+    ASSERT_OK(hsipc_topic_open(ra_, "ticks", &ticks_a));
+    ASSERT_OK(hsipc_topic_open(rb_, "ticks", &ticks_b));
+    ASSERT_OK(hsipc_topic_open(ra_, "onlyA", &only_a));
+    std::vector<Publisher> pubs = {{ra_, open(ra_, "pubA"), ticks_a}, {ra_, open(ra_, "pubA2"), ticks_a},
+                                   {rb_, open(rb_, "pubB"), ticks_b}};
+    ASSERT_NO_FATAL_FAILURE(start_bridges({}, {}, {"--export-topic", "ticks"},
+                                          {"--export-topic", "ticks", "--export-topic", "onlyA"}));
+    // Up, and each has the other's HELLO (its topics) once its host proxy is open.
+    wait_for(ra_, "hostB");
+    wait_for(rb_, "hostA");
+    for (uint32_t i = 0; i < 5; i++) ASSERT_OK(publish(ra_, pubs[0].ep, only_a, i, 100));
+
+    const uint32_t n = 150;
+    ASSERT_NO_FATAL_FAILURE(exchange_topic(pubs, {&sub_a, &sub_b, &sub_b2}, n));
+    auto sa = a_.stats(), sb = b_.stats();
+    // A subscriber on B replies to msg.from, the proxy for pubA: the reply
+    // reaches pubA, from the proxy that stands for the subscriber.
+    hsipc_id to = sub_b.ids[0];
+    const std::vector<uint8_t> reply = payload(77, 64);
+    ASSERT_OK(send_to(rb_, sub_b.ep, "hostA.pubA", &to, reply.data(), reply.size()));
+    hsipc_msg m;
+    ASSERT_OK(hsipc_poll(pubs[0].ep, &m, 5 * kSecond));
+    uint32_t seq = 0;
+    EXPECT_TRUE(payload_ok(m, &seq) && seq == 77 && !(m.flags & HSIPC_MSG_SHARED));
+    EXPECT_EQ(wait_for(ra_, "hostB.subB"), m.from);
+    hsipc_release(ra_, m.off);
+    EXPECT_EQ(2 * n, sa["topic_forwarded"]);  // pubA's and pubA2's, none of onlyA's, none of pubB's back
+    EXPECT_EQ(n, sa["topic_published"]);
+    EXPECT_EQ(n, sb["topic_forwarded"]);
+    EXPECT_EQ(2 * n, sb["topic_published"]);
+    for (auto* s : {&sa, &sb}) {
+        EXPECT_EQ(0u, (*s)["topic_dropped"]);
+        EXPECT_EQ(0u, (*s)["topic_skipped"]);
+        EXPECT_EQ(0u, (*s)["refused"]);
+        EXPECT_EQ(0u, (*s)["lost"]);
+    }
+}
+
+// Three hosts, fully meshed (A connects to B and C, C to B), each with a
+// publisher and a subscriber on topic "ticks", exported everywhere. Each
+// subscriber gets each publisher's messages once, in order: no bridge
+// forwards what it published for a peer, so nothing goes round the triangle.
+TEST_F(BridgeTest, ThreeMeshedHostsShareATopicWithoutEchoes) {
+    ScopedName c_name{"brC"};
+    hsipc_config cfg = host_config();
+    hsipc_region* region_c = nullptr;
+    ASSERT_OK(hsipc_attach(c_name.c_str(), &cfg, &region_c));
+    BridgeProcess c;
+    c.log = a_.log + "-C.log";
+    std::remove(c.log.c_str());
+    hsipc_endpoint* sub_c_ep = nullptr;
+    hsipc_endpoint* pub_c_ep = nullptr;
+    // Host C's end, however the test ends: its bridge stopped, and with a
+    // reap every buffer of its region free.
+    struct HostC {
+        BridgeProcess& bridge;
+        hsipc_region* region;
+        hsipc_endpoint** eps[2];
+        ~HostC() {
+            for (hsipc_endpoint** ep : eps) {
+                if (*ep) hsipc_endpoint_close(*ep);
+            }
+            if (bridge.pid > 0) {
+                EXPECT_EQ(0, bridge.stop()) << "bridge C did not stop cleanly";
+            }
+            EXPECT_GE(hsipc_reap(region), 0);
+            expect_pools_whole(region, "region C");
+            if (::testing::Test::HasFailure()) {
+                std::fprintf(stderr, "---- bridge C log ----\n%s", read_file(bridge.log).c_str());
+            }
+            std::remove(bridge.log.c_str());
+            hsipc_detach(region);
+        }
+    } host_c{c, region_c, {&sub_c_ep, &pub_c_ep}};
+    ASSERT_OK(hsipc_endpoint_open(region_c, "subC", &sub_c_ep));
+    ASSERT_OK(hsipc_subscribe(sub_c_ep, "ticks"));
+    ASSERT_OK(hsipc_endpoint_open(region_c, "pubC", &pub_c_ep));
+    hsipc_id ticks_a, ticks_b, ticks_c;
+    ASSERT_OK(hsipc_topic_open(ra_, "ticks", &ticks_a));
+    ASSERT_OK(hsipc_topic_open(rb_, "ticks", &ticks_b));
+    ASSERT_OK(hsipc_topic_open(region_c, "ticks", &ticks_c));
+    Subscriber sub_a{ra_, subscribe(ra_, "subA", "ticks"), {"pubA", "hostB.pubB", "hostC.pubC"}};
+    Subscriber sub_b{rb_, subscribe(rb_, "subB", "ticks"), {"hostA.pubA", "pubB", "hostC.pubC"}};
+    Subscriber sub_c{region_c, sub_c_ep, {"hostA.pubA", "hostB.pubB", "pubC"}};
+    std::vector<Publisher> pubs = {{ra_, open(ra_, "pubA"), ticks_a}, {rb_, open(rb_, "pubB"), ticks_b},
+                                   {region_c, pub_c_ep, ticks_c}};
+
+    // B and C listen; A connects to both, C to B.
+    ASSERT_NO_FATAL_FAILURE(start_bridges({}, {}, {"--peer", "hostC", "--export-topic", "ticks"},
+                                          {"--export-topic", "ticks"}));
+    c.args = common_args("hostC", c_name);
+    c.args.insert(c.args.end(), {"--listen", "tcp://127.0.0.1:*", "--peer", "hostA", "--peer",
+                                 "hostB=tcp://127.0.0.1:" + std::to_string(port_), "--export-topic", "ticks"});
+    ASSERT_NO_FATAL_FAILURE(c.start());
+    const int port_c = c.listen_port();
+    ASSERT_GT(port_c, 0) << read_file(c.log);
+    // A was started knowing only B: start it again with C too, once it
+    // runs (a SIGTERM before it blocks the signal would kill it).
+    wait_for(rb_, "hostA");
+    EXPECT_EQ(0, a_.stop());
+    a_.args.insert(a_.args.end(), {"--peer", "hostC=tcp://127.0.0.1:" + std::to_string(port_c)});
+    ASSERT_NO_FATAL_FAILURE(a_.start());
+    // Each up, with the others' HELLO (their topics), once its host proxies are open.
+    for (auto [r, name] : std::vector<std::pair<hsipc_region*, const char*>>{{ra_, "hostB"},
+                                                                             {ra_, "hostC"},
+                                                                             {rb_, "hostA"},
+                                                                             {rb_, "hostC"},
+                                                                             {region_c, "hostA"},
+                                                                             {region_c, "hostB"}}) {
+        wait_for(r, name);
+    }
+
+    const uint32_t n = 100;
+    ASSERT_NO_FATAL_FAILURE(exchange_topic(pubs, {&sub_a, &sub_b, &sub_c}, n));
+    auto sa = a_.stats(), sb = b_.stats(), sc = c.stats();
+    for (auto* s : {&sa, &sb, &sc}) {
+        EXPECT_EQ(2 * n, (*s)["topic_forwarded"]);  // its own publisher's, to two peers
+        EXPECT_EQ(2 * n, (*s)["topic_published"]);  // the two others'
+        EXPECT_EQ(0u, (*s)["topic_dropped"] + (*s)["refused"] + (*s)["lost"]);
+    }
+}
+
+// Topics never wait: what cannot move is dropped and counted. With B's
+// pools empty, B drops A's publications for want of a buffer; with B gone,
+// A drops them for the link and, once B is down, for the peer. Every
+// publication A's bridge took is counted exactly once.
+TEST_F(BridgeTest, TopicMessagesThatCannotMoveAreDroppedAndCounted) {
+    hsipc_endpoint* pub = open(ra_, "pub");
+    hsipc_endpoint* sub = subscribe(rb_, "sub", "ticks");
+    hsipc_id ticks;
+    ASSERT_OK(hsipc_topic_open(ra_, "ticks", &ticks));
+    peer_timeout_ = "1s";
+    ASSERT_NO_FATAL_FAILURE(start_bridges({}, {}, {"--export-topic", "ticks"}, {"--export-topic", "ticks"}));
+    wait_for(ra_, "hostB");
+    wait_for(rb_, "hostA");
+    // A's bridge is the topic's only subscriber on A: `delivered` says
+    // whether it took the publication.
+    uint64_t taken = 0;
+    auto publish_counted = [&](uint32_t seq) {
+        hsipc_off off;
+        ASSERT_OK(hsipc_alloc(ra_, 100, &off));
+        const std::vector<uint8_t> p = payload(seq, 100);
+        std::memcpy(hsipc_ptr(ra_, off), p.data(), p.size());
+        uint32_t delivered = 0;
+        ASSERT_OK(hsipc_publish(pub, ticks, off, p.size(), &delivered, nullptr));
+        taken += delivered;
+    };
+
+    std::vector<hsipc_off> held;  // every buffer of B
+    hsipc_off off;
+    while (hsipc_alloc(rb_, 1, &off) == HSIPC_OK) held.push_back(off);
+    for (uint32_t i = 0; i < 5; i++) ASSERT_NO_FATAL_FAILURE(publish_counted(i));
+    std::map<std::string, uint64_t> sb;
+    int64_t deadline = now_ns() + 10 * kSecond;
+    do {
+        sb = b_.stats();
+    } while (sb["topic_dropped_no_buffer"] < 5 && now_ns() < deadline);
+    EXPECT_EQ(5u, sb["topic_dropped_no_buffer"]);
+    EXPECT_EQ(5u, sb["topic_dropped"]);
+    EXPECT_EQ(0u, sb["topic_published"]);
+    for (hsipc_off o : held) hsipc_release(rb_, o);
+    ASSERT_NO_FATAL_FAILURE(publish_counted(5));
+    hsipc_msg m;
+    ASSERT_OK(hsipc_poll(sub, &m, 5 * kSecond));
+    uint32_t seq = 0;
+    EXPECT_TRUE(payload_ok(m, &seq) && seq == 5) << seq;
+    hsipc_release(rb_, m.off);
+
+    EXPECT_EQ(128 + SIGKILL, b_.stop(SIGKILL));
+    hsipc_reap(rb_);
+    // Publish until A has found B down (peer_timeout), then ten more.
+    std::map<std::string, uint64_t> sa;
+    uint32_t next = 6, after_down = 0;
+    deadline = now_ns() + 10 * kSecond;
+    while (after_down < 10 && now_ns() < deadline) {
+        ASSERT_NO_FATAL_FAILURE(publish_counted(next++));
+        if (after_down > 0 || (next % 20 == 0 && a_.stats()["peers_up"] == 0)) after_down++;
+        usleep(2000);
+    }
+    EXPECT_EQ(10u, after_down) << "A never found B down";
+    deadline = now_ns() + 10 * kSecond;
+    uint64_t accounted = 0;
+    do {
+        sa = a_.stats();
+        accounted = sa["topic_forwarded"] + sa["topic_dropped_link"] + sa["topic_dropped_peer_down"];
+    } while (accounted < taken && now_ns() < deadline);
+    EXPECT_EQ(taken, accounted);
+    EXPECT_GE(sa["topic_dropped_peer_down"], 10u);
+    EXPECT_EQ(sa["topic_dropped_link"] + sa["topic_dropped_peer_down"], sa["topic_dropped"]);
+    std::fprintf(stderr, "A took %llu publications: forwarded %llu, dropped for the link %llu, for the peer %llu\n",
+                 (unsigned long long)taken, (unsigned long long)sa["topic_forwarded"],
+                 (unsigned long long)sa["topic_dropped_link"], (unsigned long long)sa["topic_dropped_peer_down"]);
+}
+
+// A burst of 1 MiB TOPIC frames (from a fake peer, so they come back to
+// back) into a region of four 1 MiB buffers and no local subscriber: the
+// bridge's own subscription gets each publication too, and must let go of
+// it at once, not after the whole burst — else the pool runs dry and the
+// burst is dropped for want of a buffer.
+TEST_F(BridgeTest, ABurstOfLargeTopicFramesNeedsNoBufferHeldByTheBridge) {
+    ASSERT_NO_FATAL_FAILURE(start_bridges({}, {}, {"--export-topic", "big"}));
+    wait_for(rb_, "hostA");
+    EXPECT_EQ(0, a_.stop());  // the fake takes its place
+    void* ctx = zmq_ctx_new();
+    void* fake = zmq_socket(ctx, ZMQ_DEALER);
+    const int linger = 5000;
+    zmq_setsockopt(fake, ZMQ_LINGER, &linger, sizeof linger);
+    const std::string address = "tcp://127.0.0.1:" + std::to_string(port_);
+    ASSERT_EQ(0, zmq_connect(fake, address.c_str()));
+    const uint64_t session = 43;
+    const uint32_t n = 16;
+    const std::vector<uint8_t> body(1024 * 1024, 'b');
+    for (uint32_t i = 1; i <= n; i++) {
+        std::vector<uint8_t> h(wire::kMsgHeaderMax);
+        h.resize(wire::encode_topic(session, "hostA", i, "pub", "big", uint32_t(body.size()), h.data()));
+        ASSERT_EQ(int(h.size()), zmq_send(fake, h.data(), h.size(), ZMQ_SNDMORE));
+        ASSERT_EQ(int(body.size()), zmq_send(fake, body.data(), body.size(), 0));
+    }
+    std::map<std::string, uint64_t> sb;
+    const int64_t deadline = now_ns() + 10 * kSecond;
+    do {
+        sb = b_.stats();
+    } while (sb["topic_published"] + sb["topic_dropped"] < n && now_ns() < deadline);
+    zmq_close(fake);
+    zmq_ctx_term(ctx);
+    EXPECT_EQ(n, sb["topic_published"]);
+    EXPECT_EQ(0u, sb["topic_dropped_no_buffer"]);
+}
+
+// A region without room for the topic: the bridge says so and exits 1
+// rather than run without it.
+TEST_F(BridgeTest, ATopicTheRegionHasNoRoomForStopsTheBridgeAtStart) {
+    ScopedName name{"brT"};
+    hsipc_config cfg = host_config();
+    cfg.max_topics = 0;
+    hsipc_region* r = nullptr;
+    ASSERT_OK(hsipc_attach(name.c_str(), &cfg, &r));
+    BridgeProcess bridge;
+    bridge.log = a_.log + "-T.log";
+    bridge.args = common_args("hostT", name);
+    bridge.args.insert(bridge.args.end(), {"--peer", "hostB=tcp://127.0.0.1:1", "--export-topic", "ticks"});
+    ASSERT_NO_FATAL_FAILURE(bridge.start());
+    EXPECT_EQ(1, hsipc_test::wait_child(bridge.pid, 10));
+    const std::string log = read_file(bridge.log);
+    EXPECT_NE(std::string::npos, log.find("cannot export topic ticks")) << log;
+    std::remove(bridge.log.c_str());
+    EXPECT_GE(hsipc_reap(r), 0);
+    expect_pools_whole(r, "region T");
+    hsipc_detach(r);
+}
+
+// A stream published on A, subscribed on B. Each bridge in turn is killed
+// with SIGKILL mid-stream: its region is reapable and then holds no shared
+// buffer beyond what subscribers queued; restarted, it forwards again while
+// the publisher and the subscriber stay as they are. Each publisher's order
+// holds throughout (what the dead bridge held is missing, nothing comes
+// twice or out of order).
+TEST_F(BridgeTest, KillEachBridgeMidTopicStreamThenForwardingResumes) {
+    hsipc_endpoint* pub = open(ra_, "pub");
+    hsipc_endpoint* sub = subscribe(rb_, "sub", "ticks");
+    hsipc_id ticks;
+    ASSERT_OK(hsipc_topic_open(ra_, "ticks", &ticks));
+    ASSERT_NO_FATAL_FAILURE(start_bridges({}, {}, {"--export-topic", "ticks"}, {"--export-topic", "ticks"}));
+    wait_for(ra_, "hostB");
+    wait_for(rb_, "hostA");
+
+    std::atomic<bool> stop{false}, pause_pub{false}, pub_paused{false}, pause_sub{false}, sub_paused{false};
+    std::atomic<uint32_t> published{0}, received{0}, last_seq{0};
+    std::atomic<bool> out_of_order{false};
+    std::thread publisher([&] {
+        while (!stop) {
+            if (pause_pub) {
+                pub_paused = true;
+                usleep(1000);
+                continue;
+            }
+            pub_paused = false;
+            if (publish(ra_, pub, ticks, published + 1, 200) == HSIPC_OK) published++;
+            usleep(200);
+        }
+    });
+    std::thread subscriber([&] {
+        hsipc_msg m;
+        while (!stop) {
+            if (pause_sub) {
+                sub_paused = true;
+                usleep(1000);
+                continue;
+            }
+            sub_paused = false;
+            if (hsipc_poll(sub, &m, 10000000) != HSIPC_OK) continue;
+            uint32_t seq = 0;
+            if (!(m.flags & HSIPC_MSG_SHARED) || !payload_ok(m, &seq) || seq <= last_seq) out_of_order = true;
+            last_seq = seq;
+            received++;
+            hsipc_release(rb_, m.off);
+        }
+    });
+    auto wait_received = [&](uint32_t more) {
+        const uint32_t target = received + more;
+        const int64_t deadline = now_ns() + 10 * kSecond;
+        while (received < target && now_ns() < deadline) usleep(1000);
+        return received >= target;
+    };
+    auto pause = [&](std::atomic<bool>& flag, std::atomic<bool>& paused) {
+        flag = true;
+        while (!paused) usleep(1000);
+    };
+
+    ASSERT_TRUE(wait_received(200));
+    EXPECT_EQ(128 + SIGKILL, a_.stop(SIGKILL));
+    pause(pause_pub, pub_paused);
+    EXPECT_GT(hsipc_reap(ra_), 0);  // its subscription and the buffers ZeroMQ held return
+    EXPECT_EQ(0u, shared_buffers(ra_));
+    expect_pools_whole(ra_, "region A after the bridge's death");
+    pause_pub = false;
+    ASSERT_NO_FATAL_FAILURE(a_.start());
+    EXPECT_TRUE(wait_received(200)) << "no publications after restarting bridge A";
+
+    EXPECT_EQ(128 + SIGKILL, b_.stop(SIGKILL));
+    pause(pause_pub, pub_paused);
+    pause(pause_sub, sub_paused);
+    EXPECT_GE(hsipc_reap(rb_), 1);
+    hsipc_id gone;
+    EXPECT_STATUS(HSIPC_ENOENT, hsipc_lookup(rb_, "hostA.pub", &gone));
+    {
+        // Only what waits in sub's inbox is not free, and it is shared.
+        hsipc_endpoint_info info;
+        info.struct_size = sizeof info;
+        uint32_t queued = 0;
+        for (uint32_t slot = 0; slot < 32; slot++) {
+            if (hsipc_region_endpoint_info(rb_, slot, &info) == HSIPC_OK) queued += info.queued;
+        }
+        EXPECT_EQ(queued, shared_buffers(rb_));
+        uint32_t not_free = 0;
+        for (uint32_t p = 0; p < 3; p++) {
+            hsipc_pool_stats s;
+            s.struct_size = sizeof s;
+            ASSERT_OK(hsipc_region_pool_stats(rb_, p, &s));
+            not_free += s.buffer_count - s.free_count;
+        }
+        EXPECT_EQ(queued, not_free) << "region B holds buffers beyond sub's queued messages";
+    }
+    pause_sub = false;
+    pause_pub = false;
+    ASSERT_NO_FATAL_FAILURE(b_.start());
+    EXPECT_TRUE(wait_received(200)) << "no publications after restarting bridge B";
+
+    // Quiet end: once the stream has settled (nothing arrives for 200 ms),
+    // one more publication finds an empty inbox and arrives.
+    pause(pause_pub, pub_paused);
+    for (uint32_t before = received + 1; before != received;) {
+        before = received;
+        usleep(200000);
+    }
+    const uint32_t final_seq = published + 1;
+    ASSERT_OK(publish(ra_, pub, ticks, final_seq, 200));
+    const int64_t deadline = now_ns() + 5 * kSecond;
+    while (last_seq < final_seq && now_ns() < deadline) usleep(1000);
+    stop = true;
+    publisher.join();
+    subscriber.join();
+    EXPECT_FALSE(out_of_order);
+    EXPECT_EQ(final_seq, last_seq.load()) << "the last publication did not arrive";
+    auto sa = a_.stats(), sb = b_.stats();
+    EXPECT_EQ(0u, sa["refused"] + sb["refused"]);
+    std::fprintf(stderr, "published %u, received %u across two bridge deaths\n", final_seq, received.load());
 }
 
 }  // namespace

@@ -181,6 +181,38 @@ TEST(BridgeOptions, ValidationLimits) {
     EXPECT_NE("", invalid(o));
 }
 
+TEST(BridgeOptions, ExportTopicFromFlagsAndFileWithItsLimits) {
+    Options o;
+    Action a;
+    std::string e;
+    const std::string path = "/tmp/hsipc-bridge-options-topics-" + std::to_string(getpid()) + ".conf";
+    {
+        std::ofstream f(path);
+        f << "region = r\nhost = hA\npeer = hB tcp://127.0.0.1:5552\nexport_topic = ticks\n";
+    }
+    ASSERT_TRUE(parse({"--config", path, "--export-topic", "frames.raw"}, &o, &a, &e)) << e;
+    std::remove(path.c_str());
+    EXPECT_EQ((std::vector<std::string>{"ticks", "frames.raw"}), o.export_topics);  // flags add to the file's
+    EXPECT_EQ("", invalid(o));
+    EXPECT_NE(std::string::npos, to_config_text(o).find("export_topic = ticks\nexport_topic = frames.raw\n"));
+    Options back;
+    ASSERT_TRUE(apply_config_text(to_config_text(o), &back, &e)) << e;
+    EXPECT_EQ(o.export_topics, back.export_topics);
+
+    o = minimal();
+    o.export_topics = {"t", "t"};
+    EXPECT_NE("", invalid(o));
+    o.export_topics = {"bad/name"};
+    EXPECT_NE("", invalid(o));
+    o.export_topics = std::vector<std::string>(257, "x");
+    EXPECT_NE("", invalid(o));
+    // The bridge subscribes as HOST.NAME, which must fit 63 bytes.
+    o.export_topics = {std::string(63 - o.host.size() - 1, 't')};
+    EXPECT_EQ("", invalid(o));
+    o.export_topics = {std::string(63 - o.host.size(), 't')};
+    EXPECT_NE(std::string::npos, invalid(o).find("longer than 63"));
+}
+
 TEST(BridgeOptions, NothingBindsBeyondLoopbackWithoutAllowRemote) {
     for (const char* loopback : {"tcp://127.0.0.1:5551", "tcp://127.1.2.3:1", "tcp://localhost:*", "tcp://[::1]:9"}) {
         Options o = minimal();

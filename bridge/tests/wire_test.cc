@@ -34,14 +34,15 @@ Refusal decode_msg(const std::vector<uint8_t>& header, const std::vector<uint8_t
 
 TEST(Wire, HelloRoundTripsAndHasTheDocumentedLayout) {
     std::vector<uint8_t> h;
-    ASSERT_TRUE(encode_hello(kSession, "hostA", {"server", "log.v2"}, &h));
+    ASSERT_TRUE(encode_hello(kSession, "hostA", {"server", "log.v2"}, {"ticks"}, &h));
     // magic, version, kind, session (little-endian), host length, host
     const std::vector<uint8_t> head = {0x68, 0x42, 1, 1, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 5};
     ASSERT_GE(h.size(), head.size());
     EXPECT_EQ(head, std::vector<uint8_t>(h.begin(), h.begin() + 13));
     EXPECT_EQ("hostA", std::string(h.begin() + 13, h.begin() + 18));
     EXPECT_EQ(2, h[18] | h[19] << 8);  // export count
-    EXPECT_EQ(13u + 5 + 2 + 1 + 6 + 1 + 6, h.size());
+    EXPECT_EQ(1, h[34] | h[35] << 8);  // topic count, after the exports
+    EXPECT_EQ(13u + 5 + 2 + 1 + 6 + 1 + 6 + 2 + 1 + 5, h.size());
     Frame f;
     ASSERT_EQ(Refusal::none, decode_one(h, &f));
     EXPECT_EQ(Kind::hello, f.kind);
@@ -50,6 +51,14 @@ TEST(Wire, HelloRoundTripsAndHasTheDocumentedLayout) {
     ASSERT_EQ(2u, f.export_count);
     EXPECT_EQ("server", f.exports[0]);
     EXPECT_EQ("log.v2", f.exports[1]);
+    ASSERT_EQ(1u, f.topic_count);
+    EXPECT_EQ("ticks", f.topics[0]);
+    // Without topics, the list is there and empty.
+    std::vector<uint8_t> none;
+    ASSERT_TRUE(encode_hello(kSession, "hostA", {"server"}, &none));
+    EXPECT_EQ(13u + 5 + 2 + 1 + 6 + 2, none.size());
+    ASSERT_EQ(Refusal::none, decode_one(none, &f));
+    EXPECT_EQ(0u, f.topic_count);
 }
 
 TEST(Wire, MsgRoundTripsAndHasTheDocumentedLayout) {
@@ -67,6 +76,94 @@ TEST(Wire, MsgRoundTripsAndHasTheDocumentedLayout) {
     EXPECT_EQ("server", f.dst);
     EXPECT_EQ(3u, f.payload_size);
     EXPECT_EQ(payload.data(), f.payload);
+}
+
+TEST(Wire, TopicRoundTripsWithTheMsgLayoutAndItsOwnKind) {
+    std::vector<uint8_t> h(kMsgHeaderMax);
+    h.resize(encode_topic(kSession, "hostA", 9, "camera", "frames.raw", 4, h.data()));
+    ASSERT_EQ(13u + 5 + 8 + 1 + 6 + 1 + 10 + 4, h.size());
+    EXPECT_EQ(4, h[3]);  // kind TOPIC
+    EXPECT_EQ(9, h[18]);
+    // The same bytes as a MSG but for the kind.
+    std::vector<uint8_t> m(kMsgHeaderMax);
+    m.resize(encode_msg(kSession, "hostA", 9, "camera", "frames.raw", 4, m.data()));
+    m[3] = 4;
+    EXPECT_EQ(m, h);
+    const std::vector<uint8_t> payload = {9, 8, 7, 6};
+    Frame f;
+    ASSERT_EQ(Refusal::none, decode_msg(h, payload, &f));
+    EXPECT_EQ(Kind::topic, f.kind);
+    EXPECT_EQ(9u, f.seq);
+    EXPECT_EQ("camera", f.src);
+    EXPECT_EQ("frames.raw", f.dst);
+    EXPECT_EQ(4u, f.payload_size);
+    EXPECT_EQ(payload.data(), f.payload);
+    // An unnamed publisher (closed before the bridge read its message) and
+    // an empty payload.
+    h.resize(kMsgHeaderMax);
+    h.resize(encode_topic(kSession, "hostA", 1, "", "t", 0, h.data()));
+    ASSERT_EQ(Refusal::none, decode_msg(h, {}, &f));
+    EXPECT_TRUE(f.src.empty());
+    EXPECT_EQ(0u, f.payload_size);
+}
+
+TEST(Wire, MalformedTopicFramesAreRefused) {
+    auto topic = [](uint64_t seq, const std::string& src, const std::string& name, uint32_t size) {
+        std::vector<uint8_t> out(kMsgHeaderMax);
+        out.resize(encode_topic(kSession, "hostA", seq, src, name, size, out.data()));
+        return out;
+    };
+    uint8_t buf[kMsgHeaderMax];
+    EXPECT_EQ(0u, encode_topic(kSession, "hostA", 0, "a", "t", 0, buf));  // seq 0
+    EXPECT_EQ(0u, encode_topic(kSession, "hostA", 1, "a", "", 0, buf));   // no topic
+    EXPECT_EQ(0u, encode_topic(kSession, "hostA", 1, "a", "t/x", 0, buf));
+    EXPECT_EQ(kMsgHeaderMax, encode_topic(kSession, std::string(31, 'h'), 1, std::string(63, 's'),
+                                          std::string(63, 't'), 1, buf));
+    Frame f;
+    const std::vector<uint8_t> payload(10, 0xcd);
+    EXPECT_EQ(Refusal::too_big, decode_msg(topic(1, "a", "t", 10), payload, &f, 9));
+    EXPECT_EQ(Refusal::bad_length, decode_msg(topic(1, "a", "t", 11), payload, &f));
+    std::vector<uint8_t> h = topic(1, "a", "t", 10);
+    EXPECT_EQ(Refusal::bad_parts, decode_one(h, &f));
+    Part three[3] = {{h.data(), h.size()}, {payload.data(), payload.size()}, {payload.data(), 0}};
+    EXPECT_EQ(Refusal::bad_parts, decode(three, 3, 1024, &f));
+    std::vector<uint8_t> seq0 = h;
+    seq0[18] = 0;
+    EXPECT_EQ(Refusal::bad_seq, decode_msg(seq0, payload, &f));
+    std::vector<uint8_t> bad_topic = h;
+    bad_topic[13 + 5 + 8 + 1 + 1 + 1] = '*';
+    EXPECT_EQ(Refusal::bad_name, decode_msg(bad_topic, payload, &f));
+    std::vector<uint8_t> longer = h;
+    longer.push_back(0);
+    EXPECT_EQ(Refusal::trailing, decode_msg(longer, payload, &f));
+    for (size_t n = 0; n < h.size(); n++) {
+        std::vector<uint8_t> cut(h.begin(), h.begin() + n);
+        EXPECT_EQ(Refusal::truncated, decode_msg(cut, payload, &f)) << "cut at " << n;
+    }
+}
+
+TEST(Wire, AHellosTopicListIsCheckedLikeItsExports) {
+    std::vector<uint8_t> out;
+    EXPECT_FALSE(encode_hello(kSession, "hostA", {}, {"bad name"}, &out));
+    EXPECT_FALSE(encode_hello(kSession, "hostA", {}, std::vector<std::string>(257, "t"), &out));
+    EXPECT_TRUE(out.empty());
+    std::vector<uint8_t> hello;
+    ASSERT_TRUE(encode_hello(kSession, "hostA", {}, {"tick"}, &hello));
+    // host at 13..17, export count 18-19, topic count 20-21, then "\x04tick".
+    Frame f;
+    auto with = [&](size_t at, uint8_t byte) {
+        std::vector<uint8_t> v = hello;
+        v[at] = byte;
+        return decode_one(v, &f);
+    };
+    EXPECT_EQ(Refusal::bad_count, with(21, 2));  // 513 topics
+    EXPECT_EQ(Refusal::truncated, with(20, 2));  // 2 announced, 1 there
+    EXPECT_EQ(Refusal::bad_name, with(22, 0));
+    EXPECT_EQ(Refusal::bad_name, with(23, '/'));
+    for (size_t n = 0; n < hello.size(); n++) {
+        std::vector<uint8_t> cut(hello.begin(), hello.begin() + n);
+        EXPECT_EQ(Refusal::truncated, decode_one(cut, &f)) << "cut at " << n;
+    }
 }
 
 TEST(Wire, AnUnnamedSenderAndAnEmptyPayloadAreValid) {
@@ -103,8 +200,10 @@ TEST(Wire, EncodersRefuseWhatTheDecoderWould) {
                                         std::string(63, 'd'), 1, buf));
     std::vector<uint8_t> longest;
     ASSERT_TRUE(encode_hello(kSession, std::string(31, 'h'), std::vector<std::string>(256, std::string(63, 'e')),
-                             &longest));
+                             std::vector<std::string>(256, std::string(63, 't')), &longest));
     EXPECT_EQ(kHelloMax, longest.size());
+    Frame f;
+    EXPECT_EQ(Refusal::none, decode_one(longest, &f));
 }
 
 TEST(Wire, EachMalformedHeaderIsRefusedForItsReason) {
@@ -120,12 +219,12 @@ TEST(Wire, EachMalformedHeaderIsRefusedForItsReason) {
     EXPECT_EQ(Refusal::bad_magic, with(1, 'x'));
     EXPECT_EQ(Refusal::bad_version, with(2, 2));
     EXPECT_EQ(Refusal::bad_kind, with(3, 0));
-    EXPECT_EQ(Refusal::bad_kind, with(3, 4));
+    EXPECT_EQ(Refusal::bad_kind, with(3, 5));
     EXPECT_EQ(Refusal::bad_host, with(12, 0));                   // empty host
     EXPECT_EQ(Refusal::bad_host, with(13, '.'));                 // a dot in it
     EXPECT_EQ(Refusal::truncated, with(12, 200));                // longer than the frame
     EXPECT_EQ(Refusal::bad_count, with(19, 2));                  // 513 exports
-    EXPECT_EQ(Refusal::truncated, with(18, 2));                  // 2 announced, 1 there
+    EXPECT_EQ(Refusal::bad_name, with(18, 2));                   // 2 announced: the topic count read as one
     EXPECT_EQ(Refusal::bad_name, with(20, 0));                   // empty export name
     EXPECT_EQ(Refusal::bad_name, with(21, '/'));
     std::vector<uint8_t> zero_session = hello;
