@@ -132,7 +132,7 @@ def skip_reason():
             return None  # not a kernel refusal: the test fails and says what is missing
     probe = command("unshare", "--net", "--mount", "true", check=False)
     if probe.returncode != 0:
-        return f"the kernel refuses network or mount namespaces: unshare: {probe.stderr.strip()}"
+        return f"network or mount namespaces are refused here: {probe.stderr.strip()}"
     ns = unique_netns_names(1)[0]
     try:
         add = command("ip", "netns", "add", ns, check=False)
