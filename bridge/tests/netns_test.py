@@ -130,9 +130,11 @@ def skip_reason():
     for tool in ("ip", "unshare", "nsenter"):
         if not shutil.which(tool):
             return None  # not a kernel refusal: the test fails and says what is missing
-    probe = command("unshare", "--net", "--mount", "true", check=False)
+    # What a host's shell does first: a network namespace, and a tmpfs on
+    # /dev/shm in a mount namespace of its own.
+    probe = command("unshare", "--net", "--mount", "mount", "-t", "tmpfs", "tmpfs", "/dev/shm", check=False)
     if probe.returncode != 0:
-        return f"network or mount namespaces are refused here: {probe.stderr.strip()}"
+        return f"network or mount namespaces (or a tmpfs mount in one) are refused here: {probe.stderr.strip()}"
     ns = unique_netns_names(1)[0]
     try:
         add = command("ip", "netns", "add", ns, check=False)
