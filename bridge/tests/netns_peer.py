@@ -13,9 +13,11 @@ event, for the harness to check:
       proxy that stands for the remote sender), else 0. SIGTERM: "done N".
   source REGION NAME DEST --prefix P [--count N] [--gap-us U]
       sends payload(P, 1), payload(P, 2), ... to DEST: N of them, or until
-      SIGTERM where N is 0. Retries a full inbox (HSIPC_EFULL) and looks DEST
-      up again when it is gone (HSIPC_EPEER, a restarted bridge). At the end
-      "sent N", N the last sequence number the library took.
+      SIGUSR1 where N is 0. Retries a full inbox (HSIPC_EFULL) and looks DEST
+      up again when it is gone (HSIPC_EPEER, a restarted bridge). Then
+      "sent N", N the last sequence number the library took, and it keeps
+      NAME open until SIGTERM: a message whose sender closed before the
+      bridge read it would come from the host proxy (docs/bridge.md).
   echo REGION NAME [--from PROXY]
       "ready"; replies to every message with its bytes upper-cased, sent to
       msg.sender, and prints "echoed PREFIX SEQ FROM". SIGTERM: "done N".
@@ -36,15 +38,20 @@ import zlib
 import hsipc
 
 STEP_TIMEOUT = 10.0  # seconds any one send, lookup or reply may take
-STOP = False
+STOP = False          # SIGTERM: stop and leave
+STOP_SENDING = False  # SIGUSR1 (or SIGTERM): a source stops sending
 
 
 def payload(prefix: str, seq: int) -> bytes:
-    """Message SEQ of a stream: "PREFIX SEQ " then filler, 12 bytes to
-    about 3 KB long, so that messages come from several of a region's pools."""
+    """Message SEQ of a stream: "PREFIX SEQ " then filler. Most are under
+    256 bytes and every 50th about 3 KB, so that a stream uses two of the
+    default region's pools, yet a receiver that lags behind meets its
+    inbox's capacity (1,024) long before the pools run out (4,096 buffers
+    of 256 B, 256 of 64 KiB): what it then loses is counted, never a
+    buffer shortage the test would have to allow for."""
     head = f"{prefix} {seq} ".encode()
     filler = bytes(range(32, 127)) * 32
-    length = (seq * 7919) % 3000
+    length = 2900 + seq % 100 if seq % 50 == 0 else (seq * 7919) % 200
     return head + filler[seq % 95:][:length]
 
 
@@ -55,8 +62,13 @@ def parse(data: bytes):
 
 
 def on_sigterm(*_):
-    global STOP
-    STOP = True
+    global STOP, STOP_SENDING
+    STOP = STOP_SENDING = True
+
+
+def on_sigusr1(*_):
+    global STOP_SENDING
+    STOP_SENDING = True
 
 
 def say(line: str) -> None:
@@ -84,12 +96,12 @@ class SenderCheck:
 
 
 class Stopped(Exception):
-    """SIGTERM came while waiting for a name."""
+    """Told to stop sending while waiting for a name."""
 
 
 def lookup(region, name: str) -> int:
     deadline = time.monotonic() + STEP_TIMEOUT
-    while not STOP:
+    while not STOP_SENDING:
         try:
             return region.lookup(name, timeout=0.05)
         except hsipc.NotFound:
@@ -142,7 +154,7 @@ def run_source(region, args) -> int:
         seq = 0
         try:
             dest = lookup(region, args.dest)
-            while not STOP and (args.count == 0 or seq < args.count):
+            while not STOP_SENDING and (args.count == 0 or seq < args.count):
                 dest = send(region, ep, args.dest, dest, payload(args.prefix, seq + 1))
                 seq += 1
                 if args.gap_us:
@@ -150,6 +162,8 @@ def run_source(region, args) -> int:
         except Stopped:
             pass
         say(f"sent {seq}")
+        while not STOP:
+            time.sleep(0.01)
     return 0
 
 
@@ -211,6 +225,7 @@ def main() -> int:
             p.add_argument("--gap-us", type=int, default=0)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, on_sigterm)
+    signal.signal(signal.SIGUSR1, on_sigusr1)
     run = {"sink": run_sink, "source": run_source, "echo": run_echo, "request": run_request}[args.role]
     try:
         with hsipc.attach(args.region) as region:
