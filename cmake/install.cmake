@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: MIT
-# What `cmake --install` puts where, in four components that become the
-# Debian packages of scripts/package.sh:
+# What `cmake --install` puts where, in components that become the Debian
+# packages of scripts/package.sh:
 #   runtime  libhsipc.so.0 (package libhsipc0)
 #   dev      header, libhsipc.so, libhsipc.a, hsipc.pc, CMake package (libhsipc-dev)
 #   tools    the hsipc command (hsipc-tools)
 #   python   the ctypes binding (python3-hsipc)
+#   bridge   hsipc-bridge, where it is built (hsipc-bridge; bridge/CMakeLists.txt)
 include(CMakePackageConfigHelpers)
 
 # The Debian packages' Maintainer and Homepage (also in their copyright
@@ -53,7 +54,11 @@ file(WRITE ${PROJECT_BINARY_DIR}/changelog.Debian
 execute_process(COMMAND gzip -9nc ${PROJECT_BINARY_DIR}/changelog.Debian
   OUTPUT_FILE ${PROJECT_BINARY_DIR}/changelog.gz)
 configure_file(cmake/debian/copyright.in ${PROJECT_BINARY_DIR}/copyright @ONLY)
-foreach(component_package runtime:libhsipc0 dev:libhsipc-dev tools:hsipc-tools python:python3-hsipc)
+set(_hsipc_component_packages runtime:libhsipc0 dev:libhsipc-dev tools:hsipc-tools python:python3-hsipc)
+if(TARGET hsipc_bridge)  # built where libzmq is found (bridge/CMakeLists.txt)
+  list(APPEND _hsipc_component_packages bridge:hsipc-bridge)
+endif()
+foreach(component_package ${_hsipc_component_packages})
   string(REPLACE ":" ";" pair ${component_package})
   list(GET pair 0 component)
   list(GET pair 1 package)

@@ -10,7 +10,7 @@ set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${HSIPC_PACKAGE_MAINTAINER}")
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "${HSIPC_PACKAGE_HOMEPAGE}")
 set(CPACK_STRIP_FILES ON)
 # No CPACK_PACKAGE_DESCRIPTION_SUMMARY: CPack would put it first in every
-# package's description, giving all four the same synopsis. Each
+# package's description, giving them all the same synopsis. Each
 # CPACK_DEBIAN_<COMPONENT>_DESCRIPTION below is "synopsis\nlong text", the
 # long text's lines without leading spaces (CPack adds one; a second would
 # make a verbatim line).
@@ -58,5 +58,23 @@ set(CPACK_DEBIAN_PYTHON_PACKAGE_DEPENDS "libhsipc0 (>= ${PROJECT_VERSION}), pyth
 set(CPACK_DEBIAN_PYTHON_DESCRIPTION "Python binding to the hsipc shared-memory IPC library
 A pure-Python ctypes binding to libhsipc: regions, endpoints and messages,
 with message data as zero-copy memoryviews over the shared memory.")
+
+# hsipc-bridge, where it is built (libzmq found): the library's packages
+# never depend on libzmq, this one does.
+if(TARGET hsipc_bridge)
+  list(APPEND CPACK_COMPONENTS_ALL bridge)
+  set(CPACK_DEBIAN_BRIDGE_PACKAGE_NAME hsipc-bridge)
+  set(CPACK_DEBIAN_BRIDGE_PACKAGE_SECTION net)
+  # Stated, as for hsipc-tools: dpkg-shlibdeps cannot see libhsipc0 while it
+  # is being built beside it. libzmq5 at least as new as the one built against.
+  set(CPACK_DEBIAN_BRIDGE_PACKAGE_DEPENDS
+    "libhsipc0 (= ${PROJECT_VERSION}), libzmq5 (>= ${HSIPC_ZMQ_VERSION}), libc6, libstdc++6")
+  set(CPACK_DEBIAN_BRIDGE_DESCRIPTION "carries hsipc endpoints between hosts over ZeroMQ
+One hsipc-bridge per host, attached to that host's region of the hsipc
+shared-memory IPC library, lets a process on one host send to an endpoint
+on another with the ordinary hsipc calls: the bridges carry messages and
+replies between hosts over ZeroMQ (TCP), with bounded memory and counted
+drops. See hsipc-bridge(1).")
+endif()
 
 include(CPack)

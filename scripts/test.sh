@@ -22,7 +22,7 @@ need_packages cmake:cmake ninja:ninja-build g++:g++ gcc:gcc \
     /usr/share/doc/python3-venv:python3-venv \
     /usr/lib/python3/dist-packages/numpy:python3-numpy /usr/lib/python3/dist-packages/pip:python3-pip \
     /usr/lib/python3/dist-packages/setuptools:python3-setuptools /usr/lib/python3/dist-packages/wheel:python3-wheel \
-    /usr/include/zmq.h:libzmq3-dev
+    /usr/include/zmq.h:libzmq3-dev ip:iproute2
 
 # configure_and_build DIR CMAKE_ARGS...
 configure_and_build() {

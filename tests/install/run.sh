@@ -5,10 +5,12 @@
 # through pkg-config (shared and --static) and through find_package (the
 # static target from a C-only project). Checks that the library exports only
 # hsipc_*, exactly those of libhsipc0's symbols file, that every package has
-# its copyright file, that `hsipc bench` finds the packaged benchmark and
-# that the Python module imports. Where lintian is installed, fails on any
-# error or warning it reports on the four packages. Removes the scratch root
-# at the end. Skips where dpkg is missing.
+# its copyright file, that `hsipc bench` finds the packaged benchmark, that
+# the Python module imports, and that hsipc-bridge runs from the scratch root
+# with its manual page and depends on libzmq5 while the library does not.
+# Where lintian is installed, fails on any error or warning it reports on the
+# five packages. Removes the scratch root at the end. Skips where dpkg is
+# missing.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -23,7 +25,8 @@ fail() { echo "install test: FAILED: $*" >&2; exit 1; }
 
 "$repo/scripts/package.sh" "$work/debs" >"$work/package.log" 2>&1 || { cat "$work/package.log"; fail "packaging"; }
 for deb in "$work"/debs/*.deb; do dpkg-deb -x "$deb" "$sysroot"; done
-for pkg in libhsipc0 libhsipc-dev hsipc-tools python3-hsipc; do
+packages=(libhsipc0 libhsipc-dev hsipc-tools python3-hsipc hsipc-bridge)
+for pkg in "${packages[@]}"; do
     ls "$work"/debs/"$pkg"_*.deb >/dev/null 2>&1 || fail "no $pkg package"
 done
 
@@ -38,7 +41,7 @@ foreign=$(grep -v '^hsipc_' <<<"$exported" | grep -v '^HSIPC_0$' || true)
 dpkg-deb --ctrl-tarfile "$work"/debs/libhsipc0_*.deb | tar -xO ./symbols >"$work/symbols" ||
     fail "libhsipc0 has no symbols file"
 "$here/check-symbols.sh" "$libdir/libhsipc.so.0" "$work/symbols" >/dev/null || fail "symbols file"
-for pkg in libhsipc0 libhsipc-dev hsipc-tools python3-hsipc; do
+for pkg in "${packages[@]}"; do
     grep -q '^License: MIT' "$sysroot/usr/share/doc/$pkg/copyright" 2>/dev/null || fail "$pkg has no copyright file"
 done
 
@@ -70,6 +73,16 @@ if command -v python3 >/dev/null 2>&1 && [[ -d $sysroot/usr/lib/python3/dist-pac
     HSIPC_LIBRARY="$libdir/libhsipc.so.0" PYTHONPATH="$sysroot/usr/lib/python3/dist-packages" \
         python3 -c 'import hsipc; hsipc.version()' || fail "python3 -c 'import hsipc'"
 fi
+# hsipc-bridge: its program runs against the unpacked library, its manual
+# page is there, and libzmq is its dependency, never the library's.
+help=$("$sysroot/usr/bin/hsipc-bridge" --help) || fail "hsipc-bridge --help"
+[[ $help == "usage: hsipc-bridge "* ]] || fail "hsipc-bridge --help printed: $help"
+[[ -s $sysroot/usr/share/man/man1/hsipc-bridge.1.gz ]] || fail "no hsipc-bridge.1.gz in /usr/share/man/man1"
+depends() { dpkg-deb --field "$work"/debs/"$1"_*.deb Depends; }
+[[ $(depends hsipc-bridge) == *"libhsipc0 (= "*"libzmq5"* ]] || fail "hsipc-bridge depends on '$(depends hsipc-bridge)'"
+[[ $(depends libhsipc0) != *zmq* ]] || fail "libhsipc0 depends on libzmq: '$(depends libhsipc0)'"
+[[ $(objdump -p "$libdir/libhsipc.so.0") != *NEEDED*libzmq* ]] || fail "libhsipc.so.0 links libzmq"
+[[ $(objdump -p "$sysroot/usr/bin/hsipc-bridge") == *NEEDED*libzmq* ]] || fail "hsipc-bridge does not link libzmq"
 # Errors and warnings fail; info and pedantic tags are shown, not counted.
 if command -v lintian >/dev/null 2>&1; then
     lintian --display-info --tag-display-limit 0 "$work"/debs/*.deb >"$work/lintian.log" 2>&1 || true
@@ -81,4 +94,4 @@ if command -v lintian >/dev/null 2>&1; then
 else
     echo "install test: lintian not installed: packages not checked by it"
 fi
-echo "install test: passed (4 packages; C and C++ via pkg-config shared and static, and via find_package)"
+echo "install test: passed (${#packages[@]} packages; C and C++ via pkg-config shared and static, and via find_package)"
