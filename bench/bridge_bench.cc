@@ -324,6 +324,13 @@ struct Report {
         for (const CaseResult& r : results[c]) n += r.out[1].lost;
         return n;
     }
+    // "0", or "N (x% of those sent)" over all rounds.
+    std::string lost_cell(size_t c) const {
+        uint64_t sent = 0;
+        for (const CaseResult& r : results[c]) sent += r.out[0].total;
+        const uint64_t n = lost(c);
+        return n == 0 ? "0" : std::to_string(n) + fmt(" (%.1f%%)", 100.0 * double(n) / double(std::max<uint64_t>(sent, 1)));
+    }
 
     void print_errors() const {
         for (size_t c = 0; c < kCaseCount; c++) {
@@ -357,9 +364,9 @@ struct Report {
                              return rate(b) / rate(z);
                          })));
             }
-            std::printf("| %s | %s | %s | %s | %s | %llu%s |\n", format_size(d.size).c_str(), path_name(d.path),
+            std::printf("| %s | %s | %s | %s | %s | %s%s |\n", format_size(d.size).c_str(), path_name(d.path),
                         fmt("%.0f", m).c_str(), fmt("%.1f", m * double(d.size) / (1 << 20)).c_str(), vs.c_str(),
-                        (unsigned long long)lost(c), cpu_cells(c).c_str());
+                        lost_cell(c).c_str(), cpu_cells(c).c_str());
         }
         std::printf("\n### Round trips, 64 B\n\n");
         std::printf("| path | p50 | p99 | CPU per round trip: client | bridge A | bridge B | server | wake-ups per round trip |\n");

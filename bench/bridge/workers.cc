@@ -26,6 +26,10 @@ constexpr int kWaitStepMs = 200;
 constexpr size_t kBatch = 64;           // as hsipc_bench's streaming consumer
 constexpr int64_t kBatchLingerNs = 50000;
 constexpr int64_t kLookupNs = 10000000000;  // the proxies appear once the bridges have said HELLO
+// A streaming receiver still waiting this long after the sender sent its
+// last message takes the rest as lost (a bridge drops what a full inbox
+// cannot take: docs/bridge.md, "Back-pressure").
+constexpr int64_t kQuietNs = 1000000000;
 
 class Deadline {
 public:
@@ -51,7 +55,7 @@ void wait_ready(const Shared* s, const Deadline& d) {
 // the final one with kLastBit.
 class Sequence {
 public:
-    explicit Sequence(const Plan& p) : plan_(p), start_ns_(now_ns()) {}
+    Sequence(const Plan& p, Shared* s) : plan_(p), shared_(s), start_ns_(now_ns()) {}
     bool next(uint64_t* word) {
         if (finished_) return false;
         const uint64_t n = sent_++;
@@ -63,6 +67,7 @@ public:
             measuring_ = true;
             measured_ = 1;
             measure_start_ns_ = now_ns();
+            shared_->start_number.store(n, std::memory_order_relaxed);  // read only after a later message
             *word = n | kStartBit;
             return true;
         }
@@ -75,10 +80,16 @@ public:
         *word = last ? n | kLastBit : n;
         return true;
     }
-    uint64_t sent() const { return sent_; }
+    // After the last message is out.
+    uint64_t finish() {
+        shared_->sent.store(sent_, std::memory_order_relaxed);
+        shared_->sent_all_ns.store(now_ns(), std::memory_order_release);  // publishes sent
+        return sent_;
+    }
 
 private:
     const Plan& plan_;
+    Shared* shared_;
     int64_t start_ns_, measure_start_ns_ = 0;
     uint64_t sent_ = 0, measured_ = 0;
     bool measuring_ = false, finished_ = false;
@@ -88,7 +99,7 @@ private:
 // gap is a lost message, counted), contents whole.
 class Tally {
 public:
-    Tally(const Plan& p, Outcome* out) : size_(p.size), out_(out) {}
+    Tally(const Plan& p, Shared* s, Outcome* out) : size_(p.size), shared_(s), out_(out) {}
     // True for the final message.
     bool take(const void* data, size_t length) {
         if (length != size_) throw Error("a message of " + std::to_string(length) + " bytes, not " + std::to_string(size_));
@@ -102,20 +113,32 @@ public:
         expected_ = number + 1;
         check_message(data, size_, number);
         out_->total++;
-        if (word & kStartBit) {
+        const int64_t now = now_ns();
+        if (!started_ && number >= shared_->start_number.load(std::memory_order_relaxed)) {
             started_ = true;
-            start_ns_ = now_ns();
-            out_->count = 0;
+            start_ns_ = now;
         }
-        if (started_) out_->count++;
+        if (started_) {
+            out_->count++;
+            out_->elapsed_ns = now - start_ns_;
+        }
         if (!(word & kLastBit)) return false;
-        if (!started_) throw Error("the first measured message was lost");
-        out_->elapsed_ns = now_ns() - start_ns_;
+        if (!started_) throw Error("the last message came before the first measured one");
+        return true;
+    }
+    // Called when nothing arrives: true where the sender finished long
+    // enough ago that what has not arrived is lost (counted).
+    bool gave_up() {
+        const int64_t sent_all = shared_->sent_all_ns.load(std::memory_order_acquire);
+        if (sent_all == 0 || now_ns() - sent_all < kQuietNs) return false;
+        out_->lost += shared_->sent.load(std::memory_order_relaxed) - expected_;
+        if (!started_) throw Error("no measured message arrived");
         return true;
     }
 
 private:
     size_t size_;
+    Shared* shared_;
     Outcome* out_;
     uint64_t expected_ = 0;
     bool started_ = false;
@@ -181,10 +204,13 @@ public:
         }
     }
     void receive(void* socket, const Deadline& d) {
-        while (zmq_msg_recv(&m_, socket, 0) < 0) {
-            if (zmq_errno() != EAGAIN && zmq_errno() != EINTR) zmq_check(-1, "zmq_msg_recv");
-            d.check("a message");
-        }
+        while (!try_receive(socket)) d.check("a message");
+    }
+    // False where nothing came within the receive timeout.
+    bool try_receive(void* socket) {
+        if (zmq_msg_recv(&m_, socket, 0) >= 0) return true;
+        if (zmq_errno() != EAGAIN && zmq_errno() != EINTR) zmq_check(-1, "zmq_msg_recv");
+        return false;
     }
     // ZeroMQ hands small messages out of its receive batch at any offset;
     // message.h reads 8-byte words, so an unaligned one is read from a copy
@@ -205,25 +231,29 @@ void zmq_push(const Plan& plan, Shared* s, Outcome* out) {
     const Deadline d(plan);
     ZmqSocket push(ZMQ_PUSH);
     push.connect(s, d);
-    Sequence seq(plan);
+    Sequence seq(plan, s);
     uint64_t word;
     while (seq.next(&word)) {
         ZmqMessage m(plan.size);
         fill_message(m.data(), plan.size, word);
         m.send(push.get(), d);
     }
-    out->total = seq.sent();
+    out->total = seq.finish();
 }
 
 void zmq_pull(const Plan& plan, Shared* s, Outcome* out) {
     const Deadline d(plan);
     ZmqSocket pull(ZMQ_PULL);
     pull.bind(plan.address, s);
-    Tally tally(plan, out);
+    Tally tally(plan, s, out);
     std::vector<uint64_t> scratch;
     for (bool last = false; !last;) {
         ZmqMessage m;
-        m.receive(pull.get(), d);
+        if (!m.try_receive(pull.get())) {
+            last = tally.gave_up();
+            d.check("a message");
+            continue;
+        }
         last = tally.take(m.aligned(&scratch), m.size());
     }
 }
@@ -292,22 +322,23 @@ void hsipc_source(const Plan& plan, Shared* s, Outcome* out) {
     Attached h(plan.region, "source");
     wait_ready(s, d);
     const hsipc_id to = h.look_up(plan.target);
-    Sequence seq(plan);
+    Sequence seq(plan, s);
     uint64_t word;
     while (seq.next(&word)) h.send(to, plan.size, word, d);
-    out->total = seq.sent();
+    out->total = seq.finish();
 }
 
 void hsipc_sink(const Plan& plan, Shared* s, Outcome* out) {
     const Deadline d(plan);
     Attached h(plan.region, kSinkName);
     s->ready.store(1, std::memory_order_release);
-    Tally tally(plan, out);
+    Tally tally(plan, s, out);
     hsipc_msg msgs[kBatch];
     for (bool last = false; !last;) {
         size_t taken = 0;
         const int rc = hsipc_poll_batch(h.endpoint(), msgs, kBatch, kWaitStepNs, kBatchLingerNs, &taken);
         if (rc == HSIPC_EAGAIN) {
+            last = tally.gave_up();
             d.check("a message");
             continue;
         }

@@ -29,6 +29,13 @@ struct Outcome {
 struct Shared {
     std::atomic<int> ready{0};  // the receiving side listens (bound, or its endpoint open)
     char endpoint[128] = {};    // ZeroMQ: where it bound
+    // Streaming, from the sender: the number of its first measured message
+    // (the receiver starts counting at it or the first after it, should it
+    // be lost) and, once it has sent the last, how many it sent and when, so
+    // that a receiver whose last message was dropped ends too.
+    std::atomic<uint64_t> start_number{UINT64_MAX};
+    std::atomic<uint64_t> sent{0};
+    std::atomic<int64_t> sent_all_ns{0};
     Outcome side[2];            // 0: the sending side (host A), 1: the receiving side
 };
 
