@@ -3,6 +3,7 @@
 
 #include <hsipc.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -25,6 +26,9 @@ constexpr int64_t kWaitStepNs = 200000000;  // a receive waits this long before 
 constexpr int kWaitStepMs = 200;
 constexpr size_t kBatch = 64;           // as hsipc_bench's streaming consumer
 constexpr int64_t kBatchLingerNs = 50000;
+constexpr useconds_t kRetrySleepUs = 20;
+constexpr size_t kTouchFrom = 64 * 1024;  // message sizes whose buffers are touched before measuring
+constexpr size_t kTouchMax = 4096;  // a sender's nap before retrying a full inbox or pool
 constexpr int64_t kLookupNs = 10000000000;  // the proxies appear once the bridges have said HELLO
 // A streaming receiver still waiting this long after the sender sent its
 // last message takes the rest as lost (a bridge drops what a full inbox
@@ -40,6 +44,26 @@ public:
 
 private:
     int64_t at_;
+};
+
+// What this process uses from its construction to stop(): its setup (an
+// attach, a ZeroMQ connection, touching the region's pages) left out.
+class Meter {
+public:
+    Meter() { getrusage(RUSAGE_SELF, &start_); }
+    void stop(Outcome* out) const {
+        rusage end;
+        getrusage(RUSAGE_SELF, &end);
+        out->cpu_ns = ns(end) - ns(start_);
+        out->wakeups = end.ru_nvcsw - start_.ru_nvcsw;
+    }
+
+private:
+    static int64_t ns(const rusage& ru) {
+        return (int64_t(ru.ru_utime.tv_sec) + ru.ru_stime.tv_sec) * 1000000000 +
+               (int64_t(ru.ru_utime.tv_usec) + ru.ru_stime.tv_usec) * 1000;
+    }
+    rusage start_;
 };
 
 void wait_ready(const Shared* s, const Deadline& d) {
@@ -231,6 +255,7 @@ void zmq_push(const Plan& plan, Shared* s, Outcome* out) {
     const Deadline d(plan);
     ZmqSocket push(ZMQ_PUSH);
     push.connect(s, d);
+    const Meter meter;
     Sequence seq(plan, s);
     uint64_t word;
     while (seq.next(&word)) {
@@ -239,12 +264,14 @@ void zmq_push(const Plan& plan, Shared* s, Outcome* out) {
         m.send(push.get(), d);
     }
     out->total = seq.finish();
+    meter.stop(out);
 }
 
 void zmq_pull(const Plan& plan, Shared* s, Outcome* out) {
     const Deadline d(plan);
     ZmqSocket pull(ZMQ_PULL);
     pull.bind(plan.address, s);
+    const Meter meter;
     Tally tally(plan, s, out);
     std::vector<uint64_t> scratch;
     for (bool last = false; !last;) {
@@ -256,6 +283,7 @@ void zmq_pull(const Plan& plan, Shared* s, Outcome* out) {
         }
         last = tally.take(m.aligned(&scratch), m.size());
     }
+    meter.stop(out);
 }
 
 // ---- hsipc ----------------------------------------------------------------
@@ -286,20 +314,19 @@ public:
         return id;
     }
     // Waits out a full pool and a full inbox (the bridge's back-pressure)
-    // by yielding: on two CPUs shared with the bridges, spinning would take
-    // the time they need.
-    void send(hsipc_id to, size_t size, uint64_t word, const Deadline& d) const {
+    // by napping or, with `spin`, by yielding.
+    void send(hsipc_id to, size_t size, uint64_t word, const Deadline& d, bool spin = true) const {
         hsipc_off off;
         int rc;
         while ((rc = hsipc_alloc(r_, size, &off)) == HSIPC_ENOMEM) {
             d.check("a free buffer");
-            sched_yield();
+            retry_pause(spin);
         }
         hsipc_check(rc, "hsipc_alloc");
         fill_message(hsipc_ptr(r_, off), size, word);
         while ((rc = hsipc_send_offset(ep_, to, off, size)) == HSIPC_EFULL) {
             d.check("room in the receiver's inbox");
-            sched_yield();
+            retry_pause(spin);
         }
         if (rc != HSIPC_OK) {
             hsipc_release(r_, off);
@@ -312,7 +339,31 @@ public:
         hsipc_check(rc, "hsipc_poll");
     }
 
+    // A new process first touches each page of a region buffer with a page
+    // fault; an application that runs for long has long touched them, and
+    // ZeroMQ's malloc reuses its heap. So for large messages every buffer
+    // of the pool that fits is touched once before the clock starts.
+    void touch_pool(size_t size) const {
+        if (size <= kTouchFrom) return;
+        std::vector<hsipc_off> held;
+        hsipc_off off;
+        while (held.size() < kTouchMax && hsipc_alloc(r_, size, &off) == HSIPC_OK) held.push_back(off);
+        for (hsipc_off o : held) {
+            volatile uint8_t* p = static_cast<uint8_t*>(hsipc_ptr(r_, o));
+            for (size_t i = 0; i < size; i += 4096) p[i] = 0;
+            hsipc_release(r_, o);
+        }
+    }
+
 private:
+    static void retry_pause(bool spin) {
+        if (spin) {
+            sched_yield();
+        } else {
+            usleep(kRetrySleepUs);
+        }
+    }
+
     hsipc_region* r_ = nullptr;
     hsipc_endpoint* ep_ = nullptr;
 };
@@ -322,21 +373,28 @@ void hsipc_source(const Plan& plan, Shared* s, Outcome* out) {
     Attached h(plan.region, "source");
     wait_ready(s, d);
     const hsipc_id to = h.look_up(plan.target);
+    h.touch_pool(plan.size);
+    const Meter meter;
     Sequence seq(plan, s);
     uint64_t word;
-    while (seq.next(&word)) h.send(to, plan.size, word, d);
+    while (seq.next(&word)) h.send(to, plan.size, word, d, plan.spin);
     out->total = seq.finish();
+    meter.stop(out);
 }
 
 void hsipc_sink(const Plan& plan, Shared* s, Outcome* out) {
     const Deadline d(plan);
     Attached h(plan.region, kSinkName);
+    if (!plan.spin) hsipc_check(hsipc_endpoint_set_spin(h.endpoint(), 0), "hsipc_endpoint_set_spin");
+    const int64_t linger_ns = plan.spin ? kBatchLingerNs : 0;
+    h.touch_pool(plan.size);
     s->ready.store(1, std::memory_order_release);
+    const Meter meter;
     Tally tally(plan, s, out);
     hsipc_msg msgs[kBatch];
     for (bool last = false; !last;) {
         size_t taken = 0;
-        const int rc = hsipc_poll_batch(h.endpoint(), msgs, kBatch, kWaitStepNs, kBatchLingerNs, &taken);
+        const int rc = hsipc_poll_batch(h.endpoint(), msgs, kBatch, kWaitStepNs, linger_ns, &taken);
         if (rc == HSIPC_EAGAIN) {
             last = tally.gave_up();
             d.check("a message");
@@ -348,6 +406,7 @@ void hsipc_sink(const Plan& plan, Shared* s, Outcome* out) {
             hsipc_release(h.region(), msgs[i].off);
         }
     }
+    meter.stop(out);
 }
 
 // ---- Round trips ----------------------------------------------------------
@@ -356,6 +415,7 @@ void hsipc_sink(const Plan& plan, Shared* s, Outcome* out) {
 // server; `one(word)` makes a round trip and checks its reply.
 template <class RoundTrip>
 void client_loop(const Plan& plan, Outcome* out, RoundTrip one) {
+    const Meter meter;
     uint64_t n = 0;
     const int64_t start = now_ns();
     while (plan.count == 0 && now_ns() - start < plan.warmup_ns) one(n++);
@@ -368,6 +428,7 @@ void client_loop(const Plan& plan, Outcome* out, RoundTrip one) {
         samples.push_back(uint32_t(std::min<int64_t>(now_ns() - t0, UINT32_MAX)));
     }
     one(n++ | kLastBit);
+    meter.stop(out);
     out->total = n;
     out->count = samples.size();
     const LatencySummary sum = summarize(samples, samples.size());
@@ -399,6 +460,7 @@ void zmq_rep(const Plan& plan, Shared* s, Outcome* out) {
     const Deadline d(plan);
     ZmqSocket rep(ZMQ_REP);
     rep.bind(plan.address, s);
+    const Meter meter;
     std::vector<uint64_t> scratch;
     for (bool last = false; !last;) {
         ZmqMessage request;
@@ -413,6 +475,7 @@ void zmq_rep(const Plan& plan, Shared* s, Outcome* out) {
         out->total++;
         last = word & kLastBit;
     }
+    meter.stop(out);
 }
 
 void hsipc_client(const Plan& plan, Shared* s, Outcome* out) {
@@ -435,6 +498,7 @@ void hsipc_server(const Plan& plan, Shared* s, Outcome* out) {
     const Deadline d(plan);
     Attached h(plan.region, kServerName);
     s->ready.store(1, std::memory_order_release);
+    const Meter meter;
     for (bool last = false; !last;) {
         hsipc_msg msg;
         h.receive(&msg, d);
@@ -454,6 +518,7 @@ void hsipc_server(const Plan& plan, Shared* s, Outcome* out) {
         out->total++;
         last = word & kLastBit;
     }
+    meter.stop(out);
 }
 
 }  // namespace

@@ -23,6 +23,10 @@ struct Outcome {
     int64_t elapsed_ns = 0;  // streaming receiver: from the first measured message to the last
     uint64_t lost = 0;       // streaming receiver: gaps in the numbers
     uint64_t p50_ns = 0, p99_ns = 0;  // round trips
+    // From the first message to the end, all threads: CPU time and
+    // voluntary context switches (sleeps), setup left out.
+    int64_t cpu_ns = -1;
+    int64_t wakeups = 0;
 };
 
 // One case's shared state: a MAP_SHARED anonymous mapping made before the fork.
@@ -47,6 +51,11 @@ struct Plan {
     std::string region;       // hsipc: the region on this side's host
     std::string target;       // hsipc: the name the sender looks up ("hostB.sink", "server")
     std::string address;      // ZeroMQ: the receiving host's address, to bind
+    // hsipc streaming: how its two processes wait. false (the default): by
+    // sleeping, as ZeroMQ's do (a sender 20 us between retries, a receiver
+    // with spin 0 and no linger); true: by spinning (sched_yield between
+    // retries, the region's spin, hsipc_poll_batch's 50 us linger).
+    bool spin = false;
 };
 
 enum class Work { zmq_push, zmq_pull, zmq_req, zmq_rep, hsipc_source, hsipc_sink, hsipc_client, hsipc_server };
