@@ -117,6 +117,7 @@ struct CaseResult {
     Outcome out[2];
     double cpu_ns[kProcesses] = {-1, -1, -1, -1};  // per message (round trip)
     double wakeups = -1;                            // of all four (two) processes, per message
+    double faults = -1;                             // minor page faults, the same way
 };
 
 volatile sig_atomic_t g_stop = 0;
@@ -215,19 +216,22 @@ public:
         const double messages = double(std::max<uint64_t>(r.out[0].total, 1));
         // The workers' own figures, without their setup, where they got that far.
         for (int side = 0; side < 2; side++) {
-            if (r.out[side].cpu_ns >= 0) used[side] = Usage{r.out[side].cpu_ns, r.out[side].wakeups};
+            if (r.out[side].cpu_ns >= 0) used[side] = Usage{r.out[side].cpu_ns, r.out[side].wakeups, r.out[side].faults};
         }
         r.cpu_ns[0] = double(used[0].cpu_ns) / messages;
         r.cpu_ns[3] = double(used[1].cpu_ns) / messages;
         int64_t wakeups = used[0].wakeups + used[1].wakeups;
+        int64_t faults = used[0].faults + used[1].faults;
         if (bridged) {
             for (int b = 0; b < 2; b++) {
                 if (bridge_before[b].cpu_ns < 0 || bridge_after[b].cpu_ns < 0) continue;
                 r.cpu_ns[1 + b] = double(bridge_after[b].cpu_ns - bridge_before[b].cpu_ns) / messages;
                 wakeups += bridge_after[b].wakeups - bridge_before[b].wakeups;
+                faults += bridge_after[b].faults - bridge_before[b].faults;
             }
         }
         r.wakeups = double(wakeups) / messages;
+        r.faults = double(faults) / messages;
         return r;
     }
 
@@ -321,11 +325,13 @@ struct Report {
             }
             s += " | " + (v.empty() ? std::string("–") : us(median(v)));
         }
-        std::vector<double> w;
+        std::vector<double> w, f;
         for (const CaseResult& r : results[c]) {
             if (r.ok && r.wakeups >= 0) w.push_back(r.wakeups);
+            if (r.ok && r.faults >= 0) f.push_back(r.faults);
         }
-        return s + " | " + (w.empty() ? std::string("–") : fmt("%.2f", median(w)));
+        return s + " | " + (w.empty() ? std::string("–") : fmt("%.2f", median(w))) + " | " +
+               (f.empty() ? std::string("–") : fmt("%.1f", median(f)));
     }
     uint64_t lost(size_t c) const {
         uint64_t n = 0;
@@ -355,13 +361,13 @@ struct Report {
     void print() const {
         std::printf("\n### Streaming, host A to host B\n\n");
         std::printf("| size | path | messages/s | MiB/s | vs ZeroMQ, per round | lost | "
-                    "CPU per message: sender | bridge A | bridge B | receiver | wake-ups per message |\n");
-        std::printf("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+                    "CPU per message: sender | bridge A | bridge B | receiver | wake-ups | page faults |\n");
+        std::printf("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (size_t c = 0; c < kCaseCount; c++) {
             const CaseDef& d = kCases[c];
             if (!d.stream) continue;
             if (!ran(c) || per_round(c, rate).empty()) {
-                std::printf("| %s | %s | %s | | | | | | | | |\n", format_size(d.size).c_str(), path_name(d.path),
+                std::printf("| %s | %s | %s | | | | | | | | | |\n", format_size(d.size).c_str(), path_name(d.path),
                             ran(c) ? "failed" : "not run");
                 continue;
             }
@@ -377,15 +383,15 @@ struct Report {
                         lost_cell(c).c_str(), cpu_cells(c).c_str());
         }
         std::printf("\n### Round trips, 64 B\n\n");
-        std::printf("| path | p50 | p99 | CPU per round trip: client | bridge A | bridge B | server | wake-ups per round trip |\n");
-        std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        std::printf("| path | p50 | p99 | CPU per round trip: client | bridge A | bridge B | server | wake-ups | page faults |\n");
+        std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (size_t c = 0; c < kCaseCount; c++) {
             const CaseDef& d = kCases[c];
             if (d.stream) continue;
             const auto p50 = per_round(c, [](const CaseResult& r) { return double(r.out[0].p50_ns); });
             const auto p99 = per_round(c, [](const CaseResult& r) { return double(r.out[0].p99_ns); });
             if (p50.empty()) {
-                std::printf("| %s | %s | | | | | | |\n", path_name(d.path), ran(c) ? "failed" : "not run");
+                std::printf("| %s | %s | | | | | | | |\n", path_name(d.path), ran(c) ? "failed" : "not run");
                 continue;
             }
             std::printf("| %s | %s | %s%s |\n", path_name(d.path), us(median(p50)).c_str(), us(median(p99)).c_str(),
@@ -393,7 +399,8 @@ struct Report {
         }
         std::printf("\nFigures: medians over rounds (p50, p99: of each round's). CPU: per message or round trip,\n"
                     "warm-up included; a bridge's CPU counts all its threads (ZeroMQ's I/O thread too).\n"
-                    "Wake-ups: voluntary context switches of all the case's processes and threads.\n");
+                    "Wake-ups (voluntary context switches) and minor page faults: of all the case's\n"
+                    "processes and threads, per message or round trip.\n");
         print_targets();
     }
 

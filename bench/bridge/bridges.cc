@@ -124,6 +124,16 @@ Usage process_usage(pid_t pid) {
         }
     }
     closedir(d);
+    // /proc/PID/stat: minflt is the 10th field, the 8th after "(comm) ".
+    const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+    const size_t paren = stat.rfind(')');
+    if (paren != std::string::npos) {
+        std::istringstream fields(stat.substr(paren + 2));
+        std::string field;
+        for (int i = 0; i < 8 && fields >> field; i++) {
+        }
+        fields >> u.faults;
+    }
     return u;
 }
 

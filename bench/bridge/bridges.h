@@ -55,6 +55,7 @@ private:
 struct Usage {
     int64_t cpu_ns = -1;
     int64_t wakeups = 0;
+    int64_t faults = 0;  // minor page faults of the whole process
 };
 Usage process_usage(pid_t pid);
 

@@ -56,6 +56,7 @@ public:
         getrusage(RUSAGE_SELF, &end);
         out->cpu_ns = ns(end) - ns(start_);
         out->wakeups = end.ru_nvcsw - start_.ru_nvcsw;
+        out->faults = end.ru_minflt - start_.ru_minflt;
     }
 
 private:

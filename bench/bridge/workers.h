@@ -27,6 +27,7 @@ struct Outcome {
     // voluntary context switches (sleeps), setup left out.
     int64_t cpu_ns = -1;
     int64_t wakeups = 0;
+    int64_t faults = 0;  // minor page faults
 };
 
 // One case's shared state: a MAP_SHARED anonymous mapping made before the fork.
