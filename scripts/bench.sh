@@ -14,6 +14,11 @@
 #   scripts/bench.sh --pubsub [options...]  one publisher, 1..3 subscribers:
 #                                 hsipc_pubsub_bench, beside a raw ring and
 #                                 iceoryx (about 2 minutes; --pubsub --help)
+#   scripts/bench.sh --bridge [options...]  hsipc-bridge against plain ZeroMQ
+#                                 on the same link: hsipc_bridge_bench, over a
+#                                 veth pair between two network namespaces as
+#                                 root, else loopback (under a minute;
+#                                 --bridge --help)
 #
 # Prints the tables and the targets check; writes results.csv and
 # latency.png to bench-results/ (or --out DIR). Installs missing Debian
@@ -43,6 +48,28 @@ if [[ ${1:-} == --epoll ]]; then
         exit 1
     fi
     exec "$build/bench/hsipc_epoll_bench" "$@"
+fi
+
+# The bridge against plain ZeroMQ: its own program and hsipc-bridge, both
+# linking libzmq; `ip` (iproute2) makes the veth pair, and without it the
+# run goes over loopback and says so.
+if [[ ${1:-} == --bridge ]]; then
+    shift
+    need_packages pkg-config:pkg-config /usr/include/zmq.h:libzmq3-dev
+    if [[ $(id -u) -eq 0 ]] && ! (need_packages ip:iproute2); then
+        echo "bench.sh: no iproute2: going on over loopback" >&2
+    fi
+    mkdir -p "$build"
+    log="$build/bench-build.log"
+    echo "bench.sh: building hsipc_bridge_bench and hsipc-bridge (Release) in $build ..." >&2
+    if ! { configure "$build" -DCMAKE_BUILD_TYPE=Release -DHSIPC_BUILD_TESTS=OFF -DHSIPC_BUILD_BENCH=ON \
+               -DHSIPC_BUILD_BRIDGE=ON &&
+           cmake --build "$build" -j "$(nproc)" --target hsipc_bridge_bench hsipc_bridge; } >"$log" 2>&1; then
+        cat "$log" >&2
+        echo "bench.sh: build failed (log: $log)" >&2
+        exit 1
+    fi
+    exec "$build/bench/hsipc_bridge_bench" "$@"
 fi
 
 # Publish/subscribe: its own program, compared with iceoryx, so it needs
