@@ -14,6 +14,7 @@ public:
     Reader(const uint8_t* data, size_t size) : p_(data), end_(data + size) {}
     bool ok() const { return ok_; }
     bool at_end() const { return p_ == end_; }
+    const uint8_t* position() const { return p_; }
     uint64_t le(unsigned bytes) {
         const uint8_t* at = p_;
         if (!take(bytes)) return 0;
@@ -88,6 +89,23 @@ Refusal read_names(Reader& in, size_t max, uint32_t* count, std::string_view* na
     return Refusal::none;
 }
 
+// One BATCH record: checked the same way whether decode() validates a
+// batch or Records walks one it accepted.
+Refusal read_record(Reader& in, uint64_t max_payload, Record* out) {
+    const size_t src_size = size_t(in.le(1));
+    out->src = in.text(src_size);
+    const size_t dst_size = size_t(in.le(1));
+    out->dst = in.text(dst_size);
+    out->payload_size = uint32_t(in.le(4));
+    if (!in.ok()) return Refusal::truncated;
+    if ((!out->src.empty() && !valid_name(out->src)) || !valid_name(out->dst)) return Refusal::bad_name;
+    if (out->payload_size > max_payload) return Refusal::too_big;
+    const std::string_view bytes = in.text(out->payload_size);
+    if (!in.ok()) return Refusal::truncated;
+    out->payload = reinterpret_cast<const uint8_t*>(bytes.data());
+    return Refusal::none;
+}
+
 void put_names(std::vector<uint8_t>* out, const std::vector<std::string>& names) {
     put_le(out, names.size(), 2);
     for (const std::string& n : names) {
@@ -96,13 +114,8 @@ void put_names(std::vector<uint8_t>* out, const std::vector<std::string>& names)
     }
 }
 
-// MSG and TOPIC share their layout; only the kind and what dst names differ.
-size_t encode_numbered(Kind kind, uint64_t session, std::string_view host, uint64_t seq, std::string_view src,
-                       std::string_view dst, uint32_t payload_size, uint8_t* out) {
-    if (session == 0 || seq == 0 || !valid_host(host) || (!src.empty() && !valid_name(src)) || !valid_name(dst)) {
-        return 0;
-    }
-    uint8_t* p = out;
+// The header's common fields into a caller's buffer; past their end.
+uint8_t* put_fixed_header(uint8_t* p, Kind kind, uint64_t session, std::string_view host) {
     *p++ = kMagic0;
     *p++ = kMagic1;
     *p++ = kVersion;
@@ -110,7 +123,16 @@ size_t encode_numbered(Kind kind, uint64_t session, std::string_view host, uint6
     p = put_le(p, session, 8);
     *p++ = uint8_t(host.size());
     std::memcpy(p, host.data(), host.size());
-    p += host.size();
+    return p + host.size();
+}
+
+// MSG and TOPIC share their layout; only the kind and what dst names differ.
+size_t encode_numbered(Kind kind, uint64_t session, std::string_view host, uint64_t seq, std::string_view src,
+                       std::string_view dst, uint32_t payload_size, uint8_t* out) {
+    if (session == 0 || seq == 0 || !valid_host(host) || (!src.empty() && !valid_name(src)) || !valid_name(dst)) {
+        return 0;
+    }
+    uint8_t* p = put_fixed_header(out, kind, session, host);
     p = put_le(p, seq, 8);
     *p++ = uint8_t(src.size());
     if (!src.empty()) std::memcpy(p, src.data(), src.size());
@@ -151,7 +173,7 @@ Refusal decode(const Part* parts, size_t count, uint64_t max_payload, Frame* out
     // Checked before anything else a later version may change, so an old
     // bridge says "version" to a new one rather than something misleading.
     if (version != kVersion) return Refusal::bad_version;
-    if (kind < uint8_t(Kind::hello) || kind > uint8_t(Kind::topic)) return Refusal::bad_kind;
+    if (kind < uint8_t(Kind::hello) || kind > uint8_t(Kind::batch)) return Refusal::bad_kind;
     out->kind = Kind(kind);
     out->session = in.le(8);
     const size_t host_size = size_t(in.le(1));
@@ -185,6 +207,28 @@ Refusal decode(const Part* parts, size_t count, uint64_t max_payload, Frame* out
         if (count != 2) return Refusal::bad_parts;
         if (parts[1].size != out->payload_size) return Refusal::bad_length;
         out->payload = parts[1].data;
+        return Refusal::none;
+    }
+    case Kind::batch: {
+        out->seq = in.le(8);
+        out->batch_count = uint32_t(in.le(2));
+        if (!in.ok()) return Refusal::truncated;
+        if (out->batch_count == 0 || out->batch_count > kBatchCountMax) return Refusal::bad_count;
+        // Nor may its last number wrap: a peer could otherwise make every
+        // later frame of its session look stale.
+        if (out->seq == 0 || out->seq + out->batch_count - 1 < out->seq) return Refusal::bad_seq;
+        if (!in.at_end()) return Refusal::trailing;
+        if (count != 2) return Refusal::bad_parts;
+        if (parts[1].size > kBatchBytes) return Refusal::too_big;
+        Reader records(parts[1].data, parts[1].size);
+        for (uint32_t i = 0; i < out->batch_count; i++) {
+            Record r;
+            const Refusal refusal = read_record(records, max_payload, &r);
+            if (refusal != Refusal::none) return refusal;
+        }
+        if (!records.at_end()) return Refusal::trailing;
+        out->payload = parts[1].data;
+        out->payload_size = uint32_t(parts[1].size);
         return Refusal::none;
     }
     case Kind::bye:
@@ -225,17 +269,67 @@ size_t encode_topic(uint64_t session, std::string_view host, uint64_t seq, std::
     return encode_numbered(Kind::topic, session, host, seq, src, topic, payload_size, out);
 }
 
-Sequence::Verdict Sequence::accept(uint64_t session, uint64_t seq, uint64_t* lost) {
+bool Records::next(Record* out) {
+    if (left_ == 0) return false;
+    Reader in(at_, size_t(end_ - at_));
+    // UINT64_MAX: decode() already held each payload to max_message.
+    if (read_record(in, UINT64_MAX, out) != Refusal::none) {
+        left_ = 0;  // not a batch decode() accepted
+        return false;
+    }
+    at_ = in.position();
+    left_--;
+    return true;
+}
+
+size_t put_record(std::string_view src, std::string_view dst, const uint8_t* payload, uint32_t payload_size,
+                  uint8_t* at, size_t room) {
+    const size_t size = record_size(src, dst, payload_size);
+    if (size > room || (!src.empty() && !valid_name(src)) || !valid_name(dst)) return 0;
+    uint8_t* p = at;
+    *p++ = uint8_t(src.size());
+    std::memcpy(p, src.data(), src.size());
+    p += src.size();
+    *p++ = uint8_t(dst.size());
+    std::memcpy(p, dst.data(), dst.size());
+    p += dst.size();
+    p = put_le(p, payload_size, 4);
+    if (payload_size) std::memcpy(p, payload, payload_size);
+    return size;
+}
+
+bool append_record(std::string_view src, std::string_view dst, const uint8_t* payload, uint32_t payload_size,
+                   std::vector<uint8_t>* records) {
+    const size_t used = records->size();
+    if (used >= kBatchBytes) return false;
+    records->resize(kBatchBytes);
+    const size_t size = put_record(src, dst, payload, payload_size, records->data() + used, kBatchBytes - used);
+    records->resize(used + size);
+    return size != 0;
+}
+
+size_t encode_batch(uint64_t session, std::string_view host, uint64_t first_seq, uint32_t count, uint8_t* out) {
+    if (session == 0 || first_seq == 0 || first_seq + count - 1 < first_seq || count == 0 ||
+        count > kBatchCountMax || !valid_host(host)) {
+        return 0;
+    }
+    uint8_t* p = put_fixed_header(out, Kind::batch, session, host);
+    p = put_le(p, first_seq, 8);
+    p = put_le(p, count, 2);
+    return size_t(p - out);
+}
+
+Sequence::Verdict Sequence::accept(uint64_t session, uint64_t seq, uint64_t* lost, uint64_t count) {
     *lost = 0;
     if (!started_ || session != session_) {
         started_ = true;
         session_ = session;
-        last_ = seq;
+        last_ = seq + count - 1;
         return Verdict::new_session;
     }
     if (seq <= last_) return Verdict::stale;
     *lost = seq - last_ - 1;
-    last_ = seq;
+    last_ = seq + count - 1;
     return *lost == 0 ? Verdict::in_order : Verdict::gap;
 }
 

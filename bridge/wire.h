@@ -10,7 +10,7 @@
 //   off  size  field
 //   0    2     magic 0x68 0x42 ("hB")
 //   2    1     version, 1
-//   3    1     kind: 1 HELLO, 2 MSG, 3 BYE, 4 TOPIC
+//   3    1     kind: 1 HELLO, 2 MSG, 3 BYE, 4 TOPIC, 5 BATCH
 //   4    8     session: the sending bridge's random id for this run, not 0
 //   12   1     host length h, 1 .. 31
 //   13   h     the sending bridge's host name, [A-Za-z0-9_-]
@@ -25,12 +25,18 @@
 //   BYE    nothing
 //   TOPIC  as MSG, with the topic's name for dst and a seq of its own
 //          (TOPIC frames are numbered apart from MSG frames)
+//   BATCH  u64 seq of its first message, u16 message count n (1 .. 4096):
+//          n small messages numbered seq .. seq+n-1 in MSG's numbering
 //
 // The header ends exactly there. HELLO and BYE are one part; MSG and TOPIC
 // are two: the header and the payload of exactly L bytes (L <= the
-// receiver's max_message). Names follow hsipc's endpoint rules
-// ([A-Za-z0-9._-]). TOPIC and the HELLO's topic list came before version 1
-// was first released: every version 1 bridge speaks them.
+// receiver's max_message). BATCH is two: the header and its records, at
+// most kBatchBytes, exactly n of them back to back, each
+//   u8 src length (0 .. 63), src, u8 dst length (1 .. 63), dst,
+//   u32 payload length L (<= the receiver's max_message), L bytes.
+// Names follow hsipc's endpoint rules ([A-Za-z0-9._-]). TOPIC, BATCH and
+// the HELLO's topic list came before version 1 was first released: every
+// version 1 bridge speaks them.
 #pragma once
 
 #include <array>
@@ -56,8 +62,13 @@ constexpr size_t kHelloMax =
     kFixedHeader + kHostMax + 2 + kMaxExports * (1 + kNameMax) + 2 + kMaxTopics * (1 + kNameMax);
 constexpr size_t kHeaderMax = kHelloMax;  // the longest first part of any frame
 constexpr size_t kMaxParts = 2;
+// A BATCH's records part: at most the longest header, so that it fits
+// every receiver's limit on a part (max(max_message, kHeaderMax)).
+constexpr size_t kBatchBytes = 32768;
+constexpr size_t kBatchCountMax = 4096;
+constexpr size_t kRecordHeaderMax = 1 + kNameMax + 1 + kNameMax + 4;
 
-enum class Kind : uint8_t { hello = 1, msg = 2, bye = 3, topic = 4 };
+enum class Kind : uint8_t { hello = 1, msg = 2, bye = 3, topic = 4, batch = 5 };
 
 // Why a frame was refused. X(name, sentence); none is success.
 #define HSIPC_BRIDGE_REFUSALS(X)                                        \
@@ -68,7 +79,7 @@ enum class Kind : uint8_t { hello = 1, msg = 2, bye = 3, topic = 4 };
     X(bad_kind, "unknown frame kind")                                   \
     X(bad_session, "session 0")                                         \
     X(bad_host, "host name empty, too long or with a bad byte")         \
-    X(bad_count, "more than 256 exports or topics")                     \
+    X(bad_count, "more than 256 exports or topics, or a bad batch count") \
     X(bad_name, "endpoint name empty, too long or with a bad byte")     \
     X(bad_seq, "sequence number 0")                                     \
     X(too_big, "payload longer than max_message")                       \
@@ -102,8 +113,9 @@ struct Frame {
     std::array<std::string_view, kMaxExports> exports;
     uint32_t topic_count = 0;
     std::array<std::string_view, kMaxTopics> topics;
-    // MSG and TOPIC
+    // MSG, TOPIC and BATCH (its first message's)
     uint64_t seq = 0;
+    uint32_t batch_count = 0;  // BATCH: its records are in payload, payload_size bytes
     std::string_view src;  // empty: unnamed sender
     std::string_view dst;  // MSG: the destination endpoint; TOPIC: the topic
     uint32_t payload_size = 0;
@@ -135,13 +147,50 @@ size_t encode_msg(uint64_t session, std::string_view host, uint64_t seq, std::st
 size_t encode_topic(uint64_t session, std::string_view host, uint64_t seq, std::string_view src,
                     std::string_view topic, uint32_t payload_size, uint8_t* out);
 
+// One message of a BATCH.
+struct Record {
+    std::string_view src;  // empty: unnamed sender
+    std::string_view dst;
+    uint32_t payload_size = 0;
+    const uint8_t* payload = nullptr;
+};
+
+// Walks the records of a BATCH that decode() accepted, in order.
+class Records {
+public:
+    explicit Records(const Frame& f) : at_(f.payload), end_(f.payload + f.payload_size), left_(f.batch_count) {}
+    bool next(Record* out);  // false after the last
+
+private:
+    const uint8_t* at_;
+    const uint8_t* end_;
+    uint32_t left_;
+};
+
+// Writes one record of a BATCH at `at`, where `room` bytes are free; its
+// size, or 0 where a name breaks the rules or it needs more room.
+size_t put_record(std::string_view src, std::string_view dst, const uint8_t* payload, uint32_t payload_size,
+                  uint8_t* at, size_t room);
+// The same, appended to *records; false, *records unchanged, where a name
+// breaks the rules or the records would pass kBatchBytes.
+bool append_record(std::string_view src, std::string_view dst, const uint8_t* payload, uint32_t payload_size,
+                   std::vector<uint8_t>* records);
+// A record's size on the wire.
+inline size_t record_size(std::string_view src, std::string_view dst, uint32_t payload_size) {
+    return 1 + src.size() + 1 + dst.size() + 4 + payload_size;
+}
+// The BATCH header into `out` (at least kMsgHeaderMax bytes); its size, or 0.
+size_t encode_batch(uint64_t session, std::string_view host, uint64_t first_seq, uint32_t count, uint8_t* out);
+
 // The receiving side's check of one peer's MSG (or TOPIC) sequence. A new session (the
 // peer restarted) starts afresh; within a session, numbers must grow, and a
 // jump counts the frames that never arrived.
 class Sequence {
 public:
     enum class Verdict { new_session, in_order, gap, stale };
-    Verdict accept(uint64_t session, uint64_t seq, uint64_t* lost);
+    // `count` frames numbered seq .. seq+count-1 (a BATCH), the caller
+    // having checked that this does not wrap.
+    Verdict accept(uint64_t session, uint64_t seq, uint64_t* lost, uint64_t count = 1);
     uint64_t session() const { return session_; }
 
 private:

@@ -14,6 +14,8 @@
 //  - an accepted frame has valid names, views inside its parts, a payload
 //    of exactly the announced size within max_message, and encodes back to
 //    the same header bytes;
+//  - an accepted BATCH's records walk exactly inside its records part and
+//    encode back to it;
 //  - the sequence check never takes a number twice within a session.
 #include <cstdlib>
 #include <cstring>
@@ -103,6 +105,19 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
         seed("topic", 2, {topic(1, "camera", "frames.raw", 3), {'a', 'b', 'c'}});
         seed("topic_unnamed_empty", 0, {topic(2, "", "ticks", 0), {}});
         seed("topic_too_big", 1, {topic(3, "p", "t", 17), std::vector<uint8_t>(17, 'x')});
+        auto batch = [&](uint64_t seq, uint32_t count, const std::vector<std::pair<std::string, std::string>>& to,
+                         size_t payload) {
+            std::vector<uint8_t> h(kMsgHeaderMax), records;
+            h.resize(encode_batch(session, "hostA", seq, count, h.data()));
+            const std::vector<uint8_t> bytes(payload, 'p');
+            for (const auto& [src, dst] : to) append_record(src, dst, bytes.data(), uint32_t(payload), &records);
+            return std::vector<std::vector<uint8_t>>{h, records};
+        };
+        seed("batch", 2, batch(7, 3, {{"client", "server"}, {"", "log"}, {"c2", "server"}}, 5));
+        seed("batch_one_empty", 0, batch(1, 1, {{"c", "s"}}, 0));
+        seed("batch_count_mismatch", 2, batch(9, 2, {{"c", "s"}}, 3));
+        seed("batch_record_too_big", 1, batch(2, 2, {{"c", "s"}, {"c", "s"}}, 17));
+        seed("batch_wraps", 2, batch(UINT64_MAX, 1, {{"c", "s"}}, 1));
         seed("garbage", 2, {{0x68, 0x42, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 255, 'h'}});
         std::exit(0);
     }
@@ -176,6 +191,43 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             uint64_t lost;
             FUZZ_CHECK(s.accept(f->session, f->seq, &lost) == Sequence::Verdict::new_session && lost == 0, "seq");
             FUZZ_CHECK(s.accept(f->session, f->seq, &lost) == Sequence::Verdict::stale, "seq taken twice");
+            break;
+        }
+        case Kind::batch: {
+            FUZZ_CHECK(count == 2 && f->seq != 0, "batch shape");
+            FUZZ_CHECK(f->batch_count >= 1 && f->batch_count <= kBatchCountMax, "batch count %u", f->batch_count);
+            FUZZ_CHECK(f->seq + f->batch_count - 1 >= f->seq, "batch numbers wrap");
+            FUZZ_CHECK(f->payload == parts[1].data && f->payload_size == parts[1].size && f->payload_size <= kBatchBytes,
+                       "batch records");
+            // Every record walks inside the records part, within the
+            // limits, and the records encode back to the same bytes.
+            std::vector<uint8_t> records;
+            Records walk(*f);
+            Record rec;
+            uint32_t n = 0;
+            while (walk.next(&rec)) {
+                n++;
+                FUZZ_CHECK((rec.src.empty() || valid_name(rec.src)) && valid_name(rec.dst), "record %u names", n);
+                FUZZ_CHECK(inside(rec.src, parts[1]) && inside(rec.dst, parts[1]), "record %u views", n);
+                FUZZ_CHECK(rec.payload_size <= max_payload, "record %u payload %u", n, rec.payload_size);
+                FUZZ_CHECK(inside(std::string_view(reinterpret_cast<const char*>(rec.payload), rec.payload_size),
+                                  parts[1]),
+                           "record %u payload view", n);
+                FUZZ_CHECK(append_record(rec.src, rec.dst, rec.payload, rec.payload_size, &records),
+                           "record %u does not encode", n);
+            }
+            FUZZ_CHECK(n == f->batch_count, "%u records walked, %u announced", n, f->batch_count);
+            FUZZ_CHECK(records.size() == parts[1].size &&
+                           (records.empty() || std::memcmp(records.data(), parts[1].data, records.size()) == 0),
+                       "records do not encode back to their bytes");
+            again.resize(kMsgHeaderMax);
+            again.resize(encode_batch(f->session, f->host, f->seq, f->batch_count, again.data()));
+            Sequence s;
+            uint64_t lost;
+            FUZZ_CHECK(s.accept(f->session, f->seq, &lost, f->batch_count) == Sequence::Verdict::new_session,
+                       "batch seq");
+            FUZZ_CHECK(s.accept(f->session, f->seq + f->batch_count - 1, &lost) == Sequence::Verdict::stale,
+                       "a batch's last number taken twice");
             break;
         }
         case Kind::bye:

@@ -219,7 +219,7 @@ TEST(Wire, EachMalformedHeaderIsRefusedForItsReason) {
     EXPECT_EQ(Refusal::bad_magic, with(1, 'x'));
     EXPECT_EQ(Refusal::bad_version, with(2, 2));
     EXPECT_EQ(Refusal::bad_kind, with(3, 0));
-    EXPECT_EQ(Refusal::bad_kind, with(3, 5));
+    EXPECT_EQ(Refusal::bad_kind, with(3, 6));
     EXPECT_EQ(Refusal::bad_host, with(12, 0));                   // empty host
     EXPECT_EQ(Refusal::bad_host, with(13, '.'));                 // a dot in it
     EXPECT_EQ(Refusal::truncated, with(12, 200));                // longer than the frame
@@ -268,6 +268,120 @@ TEST(Wire, MalformedMsgFramesAreRefused) {
     EXPECT_EQ(Refusal::bad_parts, decode(two, 2, 1024, &f));
 }
 
+struct TestRecord {
+    std::string src, dst, payload;
+};
+
+// A BATCH of `records` numbered from `seq`: header and records part.
+std::pair<std::vector<uint8_t>, std::vector<uint8_t>> batch(uint64_t seq, const std::vector<TestRecord>& records) {
+    std::vector<uint8_t> header(kMsgHeaderMax), body;
+    header.resize(encode_batch(kSession, "hostA", seq, uint32_t(records.size()), header.data()));
+    for (const TestRecord& r : records) {
+        EXPECT_TRUE(append_record(r.src, r.dst, reinterpret_cast<const uint8_t*>(r.payload.data()),
+                                  uint32_t(r.payload.size()), &body));
+    }
+    return {header, body};
+}
+
+TEST(Wire, BatchRoundTripsAndHasTheDocumentedLayout) {
+    const auto [h, body] = batch(41, {{"client", "server", "abc"}, {"", "log", ""}, {"c2", "server", "xy"}});
+    ASSERT_EQ(13u + 5 + 8 + 2, h.size());
+    EXPECT_EQ(5, h[3]);                      // kind BATCH
+    EXPECT_EQ(41, h[18]);                    // first seq, little-endian
+    EXPECT_EQ(3, h[26]);                     // count
+    EXPECT_EQ(0, h[27]);
+    ASSERT_EQ((1 + 6 + 1 + 6 + 4 + 3) + (1 + 0 + 1 + 3 + 4 + 0) + (1 + 2 + 1 + 6 + 4 + 2), body.size());
+    EXPECT_EQ(6, body[0]);                   // src length, then src
+    EXPECT_EQ(3, body[14]);                  // payload length after dst
+    Frame f;
+    ASSERT_EQ(Refusal::none, decode_msg(h, body, &f));
+    EXPECT_EQ(Kind::batch, f.kind);
+    EXPECT_EQ(41u, f.seq);
+    EXPECT_EQ(3u, f.batch_count);
+    Records records(f);
+    Record r;
+    ASSERT_TRUE(records.next(&r));
+    EXPECT_EQ("client", r.src);
+    EXPECT_EQ("server", r.dst);
+    EXPECT_EQ("abc", std::string(reinterpret_cast<const char*>(r.payload), r.payload_size));
+    ASSERT_TRUE(records.next(&r));
+    EXPECT_EQ("", r.src);
+    EXPECT_EQ("log", r.dst);
+    EXPECT_EQ(0u, r.payload_size);
+    ASSERT_TRUE(records.next(&r));
+    EXPECT_EQ("c2", r.src);
+    EXPECT_EQ("xy", std::string(reinterpret_cast<const char*>(r.payload), r.payload_size));
+    EXPECT_FALSE(records.next(&r));
+}
+
+TEST(Wire, MalformedBatchFramesAreRefused) {
+    Frame f;
+    auto [h, body] = batch(1, {{"a", "b", "0123456789"}, {"a", "b", "x"}});
+    ASSERT_EQ(Refusal::none, decode_msg(h, body, &f));
+    // A record's payload over max_message, as a MSG's would be.
+    EXPECT_EQ(Refusal::too_big, decode_msg(h, body, &f, 9));
+    // Count and records disagree, either way.
+    std::vector<uint8_t> one_more = h;
+    one_more[26] = 3;
+    EXPECT_EQ(Refusal::truncated, decode_msg(one_more, body, &f));
+    std::vector<uint8_t> one_less = h;
+    one_less[26] = 1;
+    EXPECT_EQ(Refusal::trailing, decode_msg(one_less, body, &f));
+    std::vector<uint8_t> none = h;
+    none[26] = 0;
+    EXPECT_EQ(Refusal::bad_count, decode_msg(none, body, &f));
+    std::vector<uint8_t> too_many = h;
+    too_many[26] = 0x01;
+    too_many[27] = 0x10;  // 4097
+    EXPECT_EQ(Refusal::bad_count, decode_msg(too_many, body, &f));
+    // Numbers that would wrap, or start at 0.
+    auto wrapping = batch(UINT64_MAX, {{"a", "b", ""}});
+    EXPECT_TRUE(wrapping.first.size() > 0);
+    EXPECT_EQ(Refusal::none, decode_msg(wrapping.first, wrapping.second, &f));  // one message: UINT64_MAX itself
+    std::vector<uint8_t> wraps = wrapping.first;
+    wraps[26] = 2;
+    std::vector<uint8_t> two = wrapping.second;
+    two.insert(two.end(), wrapping.second.begin(), wrapping.second.end());
+    EXPECT_EQ(Refusal::bad_seq, decode_msg(wraps, two, &f));
+    std::vector<uint8_t> seq0 = h;
+    seq0[18] = 0;
+    EXPECT_EQ(Refusal::bad_seq, decode_msg(seq0, body, &f));
+    // A bad name inside, a missing part, a header with more after it.
+    std::vector<uint8_t> bad_dst = body;
+    bad_dst[3] = '/';
+    EXPECT_EQ(Refusal::bad_name, decode_msg(h, bad_dst, &f));
+    EXPECT_EQ(Refusal::bad_parts, decode_one(h, &f));
+    std::vector<uint8_t> longer = h;
+    longer.push_back(0);
+    EXPECT_EQ(Refusal::trailing, decode_msg(longer, body, &f));
+    // Records past kBatchBytes, even where max_message allows each.
+    std::vector<uint8_t> big(kBatchBytes + 1, 0);
+    EXPECT_EQ(Refusal::too_big, decode_msg(h, big, &f, 1 << 20));
+    for (size_t n = 0; n < body.size(); n++) {
+        std::vector<uint8_t> cut(body.begin(), body.begin() + n);
+        EXPECT_EQ(Refusal::truncated, decode_msg(h, cut, &f)) << "cut at " << n;
+    }
+}
+
+TEST(Wire, BatchEncodersKeepToTheLimits) {
+    uint8_t buf[kMsgHeaderMax];
+    EXPECT_EQ(0u, encode_batch(kSession, "hostA", 0, 1, buf));
+    EXPECT_EQ(0u, encode_batch(kSession, "hostA", 1, 0, buf));
+    EXPECT_EQ(0u, encode_batch(kSession, "hostA", 1, kBatchCountMax + 1, buf));
+    EXPECT_EQ(0u, encode_batch(kSession, "hostA", UINT64_MAX, 2, buf));
+    EXPECT_NE(0u, encode_batch(kSession, "hostA", 1, kBatchCountMax, buf));
+    std::vector<uint8_t> records;
+    const std::vector<uint8_t> payload(kBatchBytes, 1);
+    EXPECT_FALSE(append_record("a", "b", payload.data(), uint32_t(kBatchBytes), &records));  // with its header: over
+    EXPECT_TRUE(records.empty());
+    EXPECT_FALSE(append_record("a", "", payload.data(), 1, &records));
+    EXPECT_FALSE(append_record("a/", "b", payload.data(), 1, &records));
+    const uint32_t fits = uint32_t(kBatchBytes - record_size("a", "b", 0));
+    EXPECT_TRUE(append_record("a", "b", payload.data(), fits, &records));
+    EXPECT_EQ(kBatchBytes, records.size());
+    EXPECT_FALSE(append_record("", "b", payload.data(), 0, &records));
+}
+
 TEST(Wire, EveryRefusalHasANameAndASentence) {
     for (size_t r = 0; r < size_t(Refusal::count_); r++) {
         EXPECT_STRNE("unknown", refusal_name(Refusal(r)));
@@ -291,6 +405,17 @@ TEST(Wire, SequenceCountsGapsRefusesRepeatsAndRestartsWithASession) {
     EXPECT_EQ(Sequence::Verdict::gap, s.accept(2, UINT64_MAX, &lost));
     EXPECT_EQ(UINT64_MAX - 3, lost);
     EXPECT_EQ(Sequence::Verdict::stale, s.accept(2, UINT64_MAX, &lost));  // no wrap to a fresh start
+}
+
+TEST(Wire, ABatchTakesAllItsNumbers) {
+    Sequence s;
+    uint64_t lost;
+    EXPECT_EQ(Sequence::Verdict::new_session, s.accept(1, 1, &lost, 10));  // 1 .. 10
+    EXPECT_EQ(Sequence::Verdict::stale, s.accept(1, 10, &lost));
+    EXPECT_EQ(Sequence::Verdict::in_order, s.accept(1, 11, &lost, 5));  // 11 .. 15
+    EXPECT_EQ(Sequence::Verdict::stale, s.accept(1, 15, &lost, 3));     // overlaps what came
+    EXPECT_EQ(Sequence::Verdict::gap, s.accept(1, 20, &lost));
+    EXPECT_EQ(4u, lost);  // 16 .. 19
 }
 
 }  // namespace
