@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -40,11 +41,32 @@ struct Peer {
     // Local senders that sent to this peer: it may send to them (replies).
     std::set<std::string, std::less<>> reply_routes;
     std::deque<std::string> reply_order;
-    // The frame ZeroMQ would not take yet (high-water mark, no connection).
-    bool pending = false;
-    zmq_msg_t pending_header;
-    zmq_msg_t pending_payload;
-    int64_t pending_since_ns = 0;
+    // Frames numbered and built that ZeroMQ would not take yet (high-water
+    // mark, no connection), oldest first: at most a BATCH and a MSG.
+    // A deque, since a zmq_msg_t must not move once initialised.
+    struct Outgoing {
+        zmq_msg_t header;
+        zmq_msg_t payload;
+        uint32_t messages;  // 1, or a BATCH's count
+    };
+    std::deque<Outgoing> outgoing;
+    int64_t pending_since_ns = 0;  // when the oldest of them was first refused
+    bool pending() const { return !outgoing.empty(); }
+    // Small messages copied out of their buffers, to go in one BATCH frame
+    // (not yet numbered): one ZeroMQ message for many, docs/bridge.md
+    // "Wire format". kBatchBytes of malloc's, made at the first, handed to
+    // ZeroMQ where that saves a copy.
+    uint8_t* batch = nullptr;
+    size_t batch_used = 0;
+    uint32_t batch_count = 0;
+    // The last local sender forwarded from, and its name (ids are never reused).
+    hsipc_id last_from = 0;
+    std::string last_src;
+
+    Peer() = default;
+    Peer(const Peer&) = delete;
+    Peer& operator=(const Peer&) = delete;
+    ~Peer() { std::free(batch); }
 };
 
 struct Bridge::Monitor {
@@ -54,11 +76,15 @@ struct Bridge::Monitor {
 
 namespace {
 
-constexpr size_t kDrainBatch = 64;         // messages from one proxy per turn
+constexpr size_t kDrainBatch = 256;        // messages from one proxy per turn
+constexpr size_t kTopicDrainBatch = 64;    // publications from one subscription per turn
+constexpr uint32_t kBatchedMax = 2048;     // larger messages travel alone, without a copy
+constexpr size_t kBatchCopiedMax = 4096;   // larger batches are handed to ZeroMQ, not copied
 constexpr size_t kReceiveBatch = 256;      // frames from one socket per turn
 constexpr size_t kMaxReplyRoutes = 1024;   // per peer
 constexpr uint64_t kRefusalsLogged = 10;   // per reason; after that only counted
 constexpr int64_t kRetryNs = 2000000;      // full local inboxes and ROUTER back-pressure: look again
+constexpr long kHoldRetryNs = 50000;       // the same while holding the links back (Local::holding_back)
 constexpr int kLingerMs = 500;             // at exit, for BYE and frames in flight
 
 int64_t monotonic_ns() {
@@ -75,12 +101,14 @@ static_assert(sizeof(void*) >= sizeof(hsipc_off), "the buffer's offset travels a
 
 void release_payload(void*, void* hint) { hsipc_release(g_release_region, hsipc_off(uintptr_t(hint))); }
 
+void free_batch(void* data, void*) { std::free(data); }
+
 int ms_ceil(int64_t ns) { return ns <= 0 ? 0 : int(std::min<int64_t>((ns + 999999) / 1000000, 1 << 30)); }
 
 }  // namespace
 
 Bridge::Bridge(const Options& opt, const CurveKeys& keys)
-    : opt_(opt), keys_(keys), local_(&counters_, opt.retry_queue), topics_(&counters_) {
+    : opt_(opt), keys_(keys), local_(&counters_, opt.retry_queue, stall_ns(opt)), topics_(&counters_) {
     for (const std::string& e : opt_.exports) exports_.insert(e);
 }
 
@@ -323,29 +351,90 @@ void Bridge::send_hello(Peer& p) {
     if (connected(p)) send_control(p, hello_);
 }
 
+// Hands ZeroMQ the peer's outgoing frames, oldest first; false while
+// some stay (EAGAIN).
 bool Bridge::send_pending(Peer& p) {
-    if (!p.pending) return true;
-    const int rc = send_frame(p, &p.pending_header, &p.pending_payload);
-    if (rc == EAGAIN) return false;
-    if (rc == 0) {
-        counters_.forwarded++;
-    } else {
-        counters_.dropped_link++;
-        p.seq_out--;
+    while (p.pending()) {
+        Peer::Outgoing& o = p.outgoing.front();
+        const int rc = send_frame(p, &o.header, &o.payload);
+        if (rc == EAGAIN) return false;
+        if (rc == 0) {
+            counters_.forwarded += o.messages;
+        } else {
+            counters_.dropped_link += o.messages;
+            // The last numbered gives its numbers back; one before others
+            // leaves a gap the peer counts as lost.
+            if (p.outgoing.size() == 1) p.seq_out -= o.messages;
+        }
+        zmq_msg_close(&o.header);
+        zmq_msg_close(&o.payload);  // where not sent, releases the buffer
+        p.outgoing.pop_front();
+        p.pending_since_ns = now_ns_;  // the next one's wait starts now
     }
-    zmq_msg_close(&p.pending_header);
-    zmq_msg_close(&p.pending_payload);  // where not sent, releases the buffer
-    p.pending = false;
     return true;
 }
 
+// Lets go of everything the bridge holds for the peer, counted under
+// `drop`: the outgoing frames and the batch being filled.
 void Bridge::drop_pending(Peer& p, uint64_t* drop) {
-    if (!p.pending) return;
-    zmq_msg_close(&p.pending_header);
-    zmq_msg_close(&p.pending_payload);  // releases the buffer
-    p.pending = false;
-    p.seq_out--;  // it was the last numbered: the next frame takes its number
-    (*drop)++;
+    for (Peer::Outgoing& o : p.outgoing) {
+        zmq_msg_close(&o.header);
+        zmq_msg_close(&o.payload);  // releases the buffer
+        // They are the last numbered: the next frame takes their numbers.
+        p.seq_out -= o.messages;
+        *drop += o.messages;
+    }
+    p.outgoing.clear();
+    *drop += p.batch_count;
+    p.batch_used = 0;
+    p.batch_count = 0;
+}
+
+// Numbers a built frame (`messages` numbers from seq_out + 1, already in
+// its header), queues it behind the peer's outgoing ones and sends what
+// ZeroMQ takes. Takes the messages.
+void Bridge::queue_frame(Peer& p, zmq_msg_t* header, zmq_msg_t* payload, uint32_t messages) {
+    if (!p.pending()) p.pending_since_ns = now_ns_;
+    p.outgoing.emplace_back();
+    Peer::Outgoing& o = p.outgoing.back();
+    zmq_msg_init(&o.header);
+    zmq_msg_init(&o.payload);
+    zmq_msg_move(&o.header, header);
+    zmq_msg_move(&o.payload, payload);
+    o.messages = messages;
+    p.seq_out += messages;
+    if (p.need_hello) send_hello(p);
+    send_pending(p);
+}
+
+// Sends the batch being filled as one BATCH frame.
+void Bridge::flush_batch(Peer& p) {
+    if (p.batch_count == 0) return;
+    uint8_t header[wire::kMsgHeaderMax];
+    const size_t size = wire::encode_batch(session_, opt_.host, p.seq_out + 1, p.batch_count, header);
+    zmq_msg_t h, records;
+    // A full batch's buffer goes to ZeroMQ, which frees it once sent; a
+    // small one is copied, and its buffer kept for the next.
+    const bool hand_over = p.batch_used > kBatchCopiedMax;
+    if (size == 0 || zmq_msg_init_size(&h, size) != 0) {
+        counters_.dropped_link += p.batch_count;  // encode_batch refuses nothing the batch can hold
+    } else if (hand_over ? zmq_msg_init_data(&records, p.batch, p.batch_used, free_batch, nullptr) != 0
+                         : zmq_msg_init_size(&records, p.batch_used) != 0) {
+        zmq_msg_close(&h);
+        counters_.dropped_link += p.batch_count;
+    } else {
+        std::memcpy(zmq_msg_data(&h), header, size);
+        if (hand_over) {
+            p.batch = nullptr;
+        } else {
+            std::memcpy(zmq_msg_data(&records), p.batch, p.batch_used);
+        }
+        queue_frame(p, &h, &records, p.batch_count);
+        zmq_msg_close(&h);
+        zmq_msg_close(&records);
+    }
+    p.batch_used = 0;
+    p.batch_count = 0;
 }
 
 Peer* Bridge::find_peer(std::string_view host) {
@@ -366,9 +455,12 @@ void Bridge::refuse(wire::Refusal reason, const Peer* dealer_peer) {
     }
 }
 
-// Frames from one socket, at most kReceiveBatch; false when it may have more.
+// Frames from one socket, at most kReceiveBatch, and none once a local
+// inbox holds the links back; false when it may have more.
 bool Bridge::receive(void* socket, bool router, Peer* dealer_peer) {
     for (size_t n = 0; n < kReceiveBatch; n++) {
+        int64_t until;
+        if (n > 0 && local_.holding_back(now_ns_, &until)) return true;  // the loop polls it again after
         std::string route;
         if (router) {
             zmq_msg_t id;
@@ -426,13 +518,15 @@ void Bridge::on_frame(zmq_msg_t* parts, size_t count, const std::string* route, 
     if (route && keys_.enabled && !authenticated_as(parts[0], *p)) {
         return refuse(wire::Refusal::unknown_peer, dealer_peer);
     }
-    if (f.kind == wire::Kind::msg) {
+    if (f.kind == wire::Kind::msg || f.kind == wire::Kind::batch) {
         uint64_t lost = 0;
-        if (p->seq_in.accept(f.session, f.seq, &lost) == wire::Sequence::Verdict::stale) {
+        const uint64_t numbers = f.kind == wire::Kind::batch ? f.batch_count : 1;
+        if (p->seq_in.accept(f.session, f.seq, &lost, numbers) == wire::Sequence::Verdict::stale) {
             return refuse(wire::Refusal::stale_seq, dealer_peer);
         }
         counters_.lost += lost;
-        if (exports_.count(f.dst) == 0 && p->reply_routes.count(f.dst) == 0) {
+        // A BATCH's destinations are checked one by one (on_batch).
+        if (f.kind == wire::Kind::msg && !routable(*p, f.dst)) {
             return refuse(wire::Refusal::bad_destination, dealer_peer);
         }
     } else if (f.kind == wire::Kind::topic) {
@@ -456,7 +550,13 @@ void Bridge::on_frame(zmq_msg_t* parts, size_t count, const std::string* route, 
     if (!p->up) peer_up(*p);
     if (f.kind == wire::Kind::hello) return on_hello(*p, f);
     if (f.kind == wire::Kind::topic) return on_topic(*p, f);
-    on_msg(*p, f);
+    if (f.kind == wire::Kind::batch) return on_batch(*p, f, dealer_peer);
+    on_msg(*p, f.src, f.dst, f.payload, f.payload_size);
+}
+
+// What a peer may send to: our exports, and the local senders that sent to it.
+bool Bridge::routable(const Peer& p, std::string_view dst) const {
+    return exports_.count(dst) != 0 || p.reply_routes.count(dst) != 0;
 }
 
 void Bridge::on_hello(Peer& p, const wire::Frame& f) {
@@ -501,14 +601,28 @@ void Bridge::on_hello(Peer& p, const wire::Frame& f) {
     }
 }
 
-void Bridge::on_msg(Peer& p, const wire::Frame& f) {
-    Proxy* from = sender_proxy(p, f.src);
+void Bridge::on_msg(Peer& p, std::string_view src, std::string_view dst, const uint8_t* payload, uint32_t size) {
+    Proxy* from = sender_proxy(p, src);
     if (!from) {
         counters_.dropped_no_proxy++;
         return;
     }
     from->last_used_ns = now_ns_;
-    local_.deliver(from, f.dst, f.payload, f.payload_size);
+    local_.deliver(from, dst, payload, size, now_ns_);
+}
+
+// Each message of a BATCH as if it had come in a MSG of its own; one with
+// a destination we do not serve is refused alone.
+void Bridge::on_batch(Peer& p, const wire::Frame& f, const Peer* dealer_peer) {
+    wire::Records records(f);
+    wire::Record r;
+    while (records.next(&r)) {
+        if (!routable(p, r.dst)) {
+            refuse(wire::Refusal::bad_destination, dealer_peer);
+            continue;
+        }
+        on_msg(p, r.src, r.dst, r.payload, r.payload_size);
+    }
 }
 
 // A peer's publication: published here from the proxy that stands for its
@@ -632,6 +746,7 @@ void Bridge::add_reply_route(Peer& p, const std::string& name) {
     if (p.reply_order.size() > kMaxReplyRoutes) {
         p.reply_routes.erase(p.reply_order.front());
         p.reply_order.pop_front();
+        p.last_from = 0;  // forward() adds its sender's route again
     }
 }
 
@@ -644,39 +759,63 @@ void Bridge::forward(Peer& p, Proxy& px, const hsipc_msg& msg) {
         counters_.dropped_unroutable++;
         return;
     }
-    const std::string src = local_.sender_name(msg.from);
-    if (!src.empty()) add_reply_route(p, src);
+    // A stream comes from few senders: their names and reply routes are
+    // looked up once per change of sender, not per message.
+    if (msg.from != p.last_from) {
+        p.last_from = msg.from;
+        p.last_src = local_.sender_name(msg.from);
+        if (!p.last_src.empty()) add_reply_route(p, p.last_src);
+    }
+    const std::string& src = p.last_src;
+    const uint32_t length = uint32_t(msg.length);
+    // A small message is copied into the peer's batch: one ZeroMQ message
+    // for many costs far less than one each (docs/performance.md).
+    if (length <= kBatchedMax) {
+        if (p.batch_count == wire::kBatchCountMax ||
+            p.batch_used + wire::record_size(src, px.remote, length) > wire::kBatchBytes) {
+            flush_batch(p);
+        }
+        if (!p.batch) p.batch = static_cast<uint8_t*>(std::malloc(wire::kBatchBytes));
+        const size_t put = p.batch ? wire::put_record(src, px.remote, static_cast<const uint8_t*>(msg.data), length,
+                                                      p.batch + p.batch_used, wire::kBatchBytes - p.batch_used)
+                                   : 0;
+        if (put) {
+            p.batch_used += put;
+            p.batch_count++;
+        } else {
+            counters_.dropped_link++;  // no memory (put_record refuses no name hsipc gives)
+        }
+        hsipc_release(local_.region(), msg.off);
+        return;
+    }
+    // A larger one goes alone, from the region without a copy; what was
+    // batched before it goes first.
+    flush_batch(p);
     uint8_t header[wire::kMsgHeaderMax];
-    const size_t size =
-        wire::encode_msg(session_, opt_.host, p.seq_out + 1, src, px.remote, uint32_t(msg.length), header);
-    if (size == 0) {
+    const size_t size = wire::encode_msg(session_, opt_.host, p.seq_out + 1, src, px.remote, length, header);
+    zmq_msg_t h, payload;
+    if (size == 0 || zmq_msg_init_size(&h, size) != 0) {
         hsipc_release(local_.region(), msg.off);
         counters_.dropped_unroutable++;
         return;
     }
-    zmq_msg_init_size(&p.pending_header, size);
-    std::memcpy(zmq_msg_data(&p.pending_header), header, size);
-    // The payload goes from the region without a copy; ZeroMQ releases the
-    // buffer when it is done with it (release_payload).
-    if (msg.length == 0) {
-        hsipc_release(local_.region(), msg.off);
-        zmq_msg_init(&p.pending_payload);
-    } else if (zmq_msg_init_data(&p.pending_payload, msg.data, msg.length, release_payload,
-                                 reinterpret_cast<void*>(uintptr_t(msg.off))) != 0) {
-        zmq_msg_close(&p.pending_header);
+    std::memcpy(zmq_msg_data(&h), header, size);
+    // ZeroMQ releases the buffer when it is done with it (release_payload).
+    if (zmq_msg_init_data(&payload, msg.data, length, release_payload, reinterpret_cast<void*>(uintptr_t(msg.off))) !=
+        0) {
+        zmq_msg_close(&h);
         hsipc_release(local_.region(), msg.off);
         counters_.dropped_link++;
         return;
     }
-    p.seq_out++;
-    p.pending = true;
-    p.pending_since_ns = now_ns_;
-    if (p.need_hello) send_hello(p);
-    send_pending(p);
+    queue_frame(p, &h, &payload, 1);
+    zmq_msg_close(&h);
+    zmq_msg_close(&payload);
 }
 
-// Forwards what the peer's proxies hold, kDrainBatch per proxy; true where
-// some proxy may hold more (so the loop should not sleep).
+// Forwards what the peer's proxies hold, kDrainBatch per proxy, then the
+// batch of small ones; true where some proxy may hold more (so the loop
+// should not sleep).
 bool Bridge::drain(Peer& p) {
     bool more = false;
     for (auto& entry : p.proxies) {
@@ -684,13 +823,14 @@ bool Bridge::drain(Peer& p) {
         if (px.armed || !px.ep) continue;
         size_t n = 0;
         hsipc_msg msg;
-        while (n < kDrainBatch && !p.pending && hsipc_poll(px.ep, &msg, 0) == HSIPC_OK) {
+        while (n < kDrainBatch && !p.pending() && hsipc_poll(px.ep, &msg, 0) == HSIPC_OK) {
             n++;
             forward(p, px, msg);
         }
         // Back-pressure: what the link will not take stays in the proxies'
-        // inboxes, and senders get HSIPC_EFULL once they fill.
-        if (p.pending) return false;
+        // inboxes, and senders get HSIPC_EFULL once they fill. (The batch
+        // waits too: it goes once the outgoing frames have.)
+        if (p.pending()) return false;
         if (n == kDrainBatch) {
             more = true;
             continue;
@@ -703,8 +843,9 @@ bool Bridge::drain(Peer& p) {
         }
         // On an error it stays unarmed: the next turn, at most a heartbeat
         // away, looks into it again.
-
     }
+    // Without waiting for more: a batch costs no latency.
+    flush_batch(p);
     return more;
 }
 
@@ -776,11 +917,11 @@ bool Bridge::drain_topic(Topic& t) {
     t.armed = false;
     size_t n = 0;
     hsipc_msg msg;
-    while (n < kDrainBatch && hsipc_poll(t.sub, &msg, 0) == HSIPC_OK) {
+    while (n < kTopicDrainBatch && hsipc_poll(t.sub, &msg, 0) == HSIPC_OK) {
         n++;
         forward_topic(t, msg);
     }
-    return n == kDrainBatch;
+    return n == kTopicDrainBatch;
 }
 
 // Takes what local processes published to the exported topics, kDrainBatch
@@ -826,16 +967,23 @@ bool Bridge::run(int signal_fd, std::string* error) {
         for (auto& pp : peers_) {
             Peer& p = *pp;
             if (p.up && now_ns_ - p.last_heard_ns > opt_.peer_timeout_ns) peer_down(p, "silent for peer_timeout");
-            if (p.pending && now_ns_ - p.pending_since_ns > opt_.peer_timeout_ns) {
+            if (p.pending() && now_ns_ - p.pending_since_ns > opt_.peer_timeout_ns) {
                 drop_pending(p, &counters_.dropped_link);
             }
-            if (p.pending && !p.dealer) router_pending = !send_pending(p) || router_pending;
+            if (p.pending() && !p.dealer) router_pending = !send_pending(p) || router_pending;
             if (p.up) deadline = std::min(deadline, p.last_heard_ns + opt_.peer_timeout_ns + 1);
-            if (p.pending) deadline = std::min(deadline, p.pending_since_ns + opt_.peer_timeout_ns + 1);
+            if (p.pending()) deadline = std::min(deadline, p.pending_since_ns + opt_.peer_timeout_ns + 1);
         }
         if (local_.retry() || router_pending) deadline = std::min(deadline, now_ns_ + kRetryNs);
+        // Back-pressure: while a local inbox and its retry queue are full,
+        // frames stay in ZeroMQ (and, once its queue is full, in the
+        // peer's), up to the stall.
+        int64_t hold_until = 0;
+        const bool hold = local_.holding_back(now_ns_, &hold_until);
+        if (hold) deadline = std::min(deadline, hold_until);
+        const short link_in = hold ? 0 : ZMQ_POLLIN;
         for (auto& p : peers_) {
-            if (p->up && !p->pending) more = drain(*p) || more;
+            if (p->up && !p->pending()) more = drain(*p) || more;
         }
         more = drain_topics() || more;
 
@@ -853,13 +1001,13 @@ bool Bridge::run(int signal_fd, std::string* error) {
             item_topic.push_back(topic);
         };
         add(nullptr, signal_fd, ZMQ_POLLIN, nullptr, nullptr, nullptr);
-        if (router_) add(router_, 0, ZMQ_POLLIN, nullptr, nullptr, nullptr);
+        if (router_) add(router_, 0, link_in, nullptr, nullptr, nullptr);
         if (zap_.socket()) add(zap_.socket(), 0, ZMQ_POLLIN, nullptr, nullptr, nullptr);
         for (auto& p : peers_) {
-            if (p->dealer) add(p->dealer, 0, short(ZMQ_POLLIN | (p->pending ? ZMQ_POLLOUT : 0)), nullptr, p.get(), nullptr);
+            if (p->dealer) add(p->dealer, 0, short(link_in | (p->pending() ? ZMQ_POLLOUT : 0)), nullptr, p.get(), nullptr);
             // A peer with a frame pending is not drained: its proxies' fds
             // would only wake us for messages we cannot send yet.
-            if (!p->up || p->pending) continue;
+            if (!p->up || p->pending()) continue;
             for (auto& entry : p->proxies) {
                 if (entry.second->armed) add(nullptr, entry.second->fd, ZMQ_POLLIN, entry.second.get(), nullptr, nullptr);
             }
@@ -869,12 +1017,20 @@ bool Bridge::run(int signal_fd, std::string* error) {
             if (t->armed) add(nullptr, t->fd, ZMQ_POLLIN, nullptr, nullptr, nullptr, t.get());
         }
 
-        const long timeout = more ? 0 : ms_ceil(deadline - now_ns_);
+        // Holding back, the bridge looks for room every kHoldRetryNs:
+        // zmq_poll counts in milliseconds, in which a receiver empties its
+        // inbox many times over, and nothing tells us when it has.
+        const long timeout = more || hold ? 0 : ms_ceil(deadline - now_ns_);
         more = false;
-        if (zmq_poll(items.data(), int(items.size()), timeout) < 0) {
+        const int ready = zmq_poll(items.data(), int(items.size()), timeout);
+        if (ready < 0) {
             if (zmq_errno() == EINTR) continue;
             *error = std::string("zmq_poll: ") + zmq_strerror(zmq_errno());
             return false;
+        }
+        if (ready == 0 && hold) {
+            const timespec nap{0, kHoldRetryNs};
+            nanosleep(&nap, nullptr);
         }
         now_ns_ = monotonic_ns();
         // Proxies first: a frame taken below may close them (its peer said
@@ -905,7 +1061,7 @@ bool Bridge::run(int signal_fd, std::string* error) {
                 answer_zap();
             } else if (Peer* p = item_peer[i]) {
                 if (it.revents & ZMQ_POLLIN) more = !receive(p->dealer, false, p) || more;
-                if ((it.revents & ZMQ_POLLOUT) && p->pending) send_pending(*p);
+                if ((it.revents & ZMQ_POLLOUT) && p->pending()) send_pending(*p);
             }
         }
     }

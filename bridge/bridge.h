@@ -63,10 +63,14 @@ private:
     void send_hello(Peer& p);
     bool send_pending(Peer& p);
     void drop_pending(Peer& p, uint64_t* drop);
+    void queue_frame(Peer& p, zmq_msg_t* header, zmq_msg_t* payload, uint32_t messages);
+    void flush_batch(Peer& p);
     bool receive(void* socket, bool router, Peer* dealer_peer);
     void on_frame(zmq_msg_t* parts, size_t count, const std::string* route, Peer* dealer_peer);
     void on_hello(Peer& p, const wire::Frame& f);
-    void on_msg(Peer& p, const wire::Frame& f);
+    bool routable(const Peer& p, std::string_view dst) const;
+    void on_msg(Peer& p, std::string_view src, std::string_view dst, const uint8_t* payload, uint32_t size);
+    void on_batch(Peer& p, const wire::Frame& f, const Peer* dealer_peer);
     void refuse(wire::Refusal reason, const Peer* dealer_peer);
     void read_monitor(Monitor& m);
     Peer* find_peer(std::string_view host);

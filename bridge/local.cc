@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "local.h"
 
+#include <algorithm>
 #include <cstring>
+
+#include "wire.h"
 
 namespace hsipc_bridge {
 namespace {
@@ -49,6 +52,7 @@ void Local::detach() {
     }
     destinations_.clear();
     queued_ = 0;
+    full_ = 0;
     hsipc_detach(region_);  // closes the proxies' endpoints too
     region_ = nullptr;
 }
@@ -133,7 +137,7 @@ int Local::send(const std::string& name, Destination& d, const Item& item) {
     return HSIPC_EPEER;
 }
 
-void Local::deliver(Proxy* from, std::string_view dst, const uint8_t* payload, uint32_t size) {
+void Local::deliver(Proxy* from, std::string_view dst, const uint8_t* payload, uint32_t size, int64_t now_ns) {
     auto it = destinations_.find(dst);
     if (it == destinations_.end()) {
         if (destinations_.size() >= kMaxDestinations) {
@@ -148,8 +152,12 @@ void Local::deliver(Proxy* from, std::string_view dst, const uint8_t* payload, u
         it = destinations_.emplace(std::string(dst), Destination{}).first;
     }
     Destination& d = it->second;
-    // Behind messages already waiting for dst, so one sender's stay in order.
-    if (!d.items.empty() && d.items.size() >= retry_queue_) {
+    // Behind messages already waiting for dst, so one sender's stay in
+    // order. A full queue holds the links back (Bridge::run), but the frame
+    // being delivered may hold a whole batch: it is queued too, up to one
+    // batch more; what comes after the stall is dropped.
+    if (!d.items.empty() && d.items.size() >= retry_queue_ &&
+        (stalled(d, now_ns) || d.items.size() >= retry_queue_ + wire::kBatchCountMax)) {
         counters_->dropped_full++;
         return;
     }
@@ -160,17 +168,12 @@ void Local::deliver(Proxy* from, std::string_view dst, const uint8_t* payload, u
     }
     if (size) std::memcpy(hsipc_ptr(region_, off), payload, size);
     const Item item{from, off, size};
-    if (!d.items.empty()) {
-        d.items.push_back(item);
-        queued_++;
-        return;
-    }
+    if (!d.items.empty()) return enqueue(d, item, now_ns);
     const int rc = send(it->first, d, item);
     if (rc == HSIPC_OK) {
         counters_->delivered++;
     } else if (rc == HSIPC_EFULL && retry_queue_ > 0) {
-        d.items.push_back(item);
-        queued_++;
+        enqueue(d, item, now_ns);
     } else {
         hsipc_release(region_, off);
         (rc == HSIPC_EFULL ? counters_->dropped_full : counters_->dropped_no_endpoint)++;
@@ -190,11 +193,45 @@ bool Local::retry() {
                 hsipc_release(region_, item.off);
                 counters_->dropped_no_endpoint++;
             }
-            d.items.pop_front();
-            queued_--;
+            dequeue(d);
         }
     }
     return queued_ > 0;
+}
+
+void Local::enqueue(Destination& d, const Item& item, int64_t now_ns) {
+    d.items.push_back(item);
+    queued_++;
+    if (d.items.size() >= retry_queue_ && d.full_since_ns == 0) {
+        d.full_since_ns = now_ns;
+        full_++;
+    }
+}
+
+void Local::dequeue(Destination& d) {
+    d.items.pop_front();
+    queued_--;
+    clear_full_if_room(d);
+}
+
+void Local::clear_full_if_room(Destination& d) {
+    if (d.full_since_ns != 0 && d.items.size() < retry_queue_) {
+        d.full_since_ns = 0;
+        full_--;
+    }
+}
+
+bool Local::holding_back(int64_t now_ns, int64_t* until) const {
+    if (full_ == 0) return false;
+    bool hold = false;
+    for (const auto& entry : destinations_) {
+        const Destination& d = entry.second;
+        if (d.full_since_ns == 0 || stalled(d, now_ns)) continue;
+        const int64_t end = d.full_since_ns + stall_ns_;
+        *until = hold ? std::min(*until, end) : end;
+        hold = true;
+    }
+    return hold;
 }
 
 void Local::drop_items(Destination& d, uint64_t* drop, const Proxy* from) {
@@ -207,6 +244,7 @@ void Local::drop_items(Destination& d, uint64_t* drop, const Proxy* from) {
         (*drop)++;
         queued_--;
         item = d.items.erase(item);
+        clear_full_if_room(d);
     }
 }
 

@@ -35,7 +35,9 @@ struct Proxy {
 
 class Local {
 public:
-    Local(Counters* counters, uint32_t retry_queue) : counters_(counters), retry_queue_(retry_queue) {}
+    // retry_queue and stall_ns: docs/bridge.md, "Back-pressure".
+    Local(Counters* counters, uint32_t retry_queue, int64_t stall_ns)
+        : counters_(counters), retry_queue_(retry_queue), stall_ns_(stall_ns) {}
     ~Local();
     Local(const Local&) = delete;
     Local& operator=(const Local&) = delete;
@@ -64,12 +66,18 @@ public:
 
     // Copies a remote message into a buffer and sends it from `from` to the
     // local endpoint `dst`, or queues it behind the messages already waiting
-    // for `dst`. Counts the outcome.
-    void deliver(Proxy* from, std::string_view dst, const uint8_t* payload, uint32_t size);
+    // for `dst`. Counts the outcome. A destination whose queue is full
+    // takes more only from the frame being delivered, and none once it has
+    // been full for the stall.
+    void deliver(Proxy* from, std::string_view dst, const uint8_t* payload, uint32_t size, int64_t now_ns);
     // Sends what the retry queues hold, in order, until a destination is
     // full again; true while something stays queued.
     bool retry();
     size_t queued() const { return queued_; }
+    // Whether the bridge should take no frame from its links now: some
+    // destination's queue is full, for less than the stall; *until is when
+    // the first of them will have stalled.
+    bool holding_back(int64_t now_ns, int64_t* until) const;
 
 private:
     struct Item {
@@ -80,12 +88,20 @@ private:
     struct Destination {
         hsipc_id id = 0;  // 0: look it up before sending
         std::deque<Item> items;
+        int64_t full_since_ns = 0;  // when items last reached retry_queue; 0: not full
     };
+    bool stalled(const Destination& d, int64_t now_ns) const {
+        return d.full_since_ns != 0 && now_ns - d.full_since_ns >= stall_ns_;
+    }
+    void enqueue(Destination& d, const Item& item, int64_t now_ns);
+    void dequeue(Destination& d);
+    void clear_full_if_room(Destination& d);
     int send(const std::string& name, Destination& d, const Item& item);
     void drop_items(Destination& d, uint64_t* drop, const Proxy* from);
 
     Counters* counters_;
     uint32_t retry_queue_;
+    int64_t stall_ns_;
     hsipc_region* region_ = nullptr;
     uint64_t largest_buffer_ = 0;
     uint32_t max_endpoints_ = 0;
@@ -96,6 +112,7 @@ private:
     std::deque<hsipc_id> closed_proxy_ids_;
     std::map<std::string, Destination, std::less<>> destinations_;
     size_t queued_ = 0;
+    size_t full_ = 0;  // destinations with full_since_ns set
 };
 
 }  // namespace hsipc_bridge

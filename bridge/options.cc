@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -34,7 +35,11 @@ const char kUsage[] =
     "  --export-topic NAME  a topic shared with peers: local publications go to the\n"
     "                       peers that export it too, theirs are published here (repeatable)\n"
     "  --hwm N              ZeroMQ high-water mark per connection, messages (1000)\n"
-    "  --retry-queue N      messages held for one full local inbox, then dropped (64)\n"
+    "  --retry-queue N      messages held for one full local inbox before the links\n"
+    "                       are held back (64)\n"
+    "  --stall DURATION     how long a full local inbox may hold the links back; then\n"
+    "                       what it cannot take is dropped; 0: drop at once (1s, at\n"
+    "                       most half of --peer-timeout)\n"
     "  --max-proxies N      proxy endpoints for remote senders, per peer (64)\n"
     "  --max-message SIZE   largest payload accepted, K/M/G allowed (the region's\n"
     "                       largest buffer)\n"
@@ -183,6 +188,8 @@ bool apply_setting(const std::string& key, const std::string& value, Options* op
         if (!parse_duration(value, &opt->heartbeat_ns)) return bad("expects a duration (ns, us, ms or s), got");
     } else if (key == "peer_timeout") {
         if (!parse_duration(value, &opt->peer_timeout_ns)) return bad("expects a duration (ns, us, ms or s), got");
+    } else if (key == "stall") {
+        if (!parse_duration(value, &opt->stall_ns)) return bad("expects a duration (ns, us, ms or s), got");
     } else if (key == "secret_key") {
         opt->secret_key = value;
     } else if (key == "peer_key") {
@@ -401,6 +408,10 @@ bool parse_command_line(int argc, char** argv, Options* out, Action* action, std
     return true;
 }
 
+int64_t stall_ns(const Options& opt) {
+    return opt.stall_ns >= 0 ? opt.stall_ns : std::min<int64_t>(1000000000, opt.peer_timeout_ns / 2);
+}
+
 bool validate(const Options& opt, std::string* error) {
     auto fail = [&](const std::string& what) {
         *error = what;
@@ -456,6 +467,9 @@ bool validate(const Options& opt, std::string* error) {
     if (opt.peer_timeout_ns < 2 * opt.heartbeat_ns || opt.peer_timeout_ns > kPeerTimeoutMax) {
         return fail("peer_timeout: twice the heartbeat .. 1h");
     }
+    // While it holds the links back the bridge hears no HELLO: a longer
+    // stall would take its peers for gone.
+    if (opt.stall_ns > opt.peer_timeout_ns / 2) return fail("stall: 0 .. half of peer_timeout");
     if (opt.secret_key.empty() && !opt.peer_keys.empty()) {
         return fail("peer_key without secret_key: CURVE needs this bridge's own key pair too (--secret-key FILE)");
     }
@@ -489,6 +503,7 @@ std::string to_config_text(const Options& opt) {
     s << "max_message = " << opt.max_message << "\n";
     s << "heartbeat = " << duration_text(opt.heartbeat_ns) << "\n";
     s << "peer_timeout = " << duration_text(opt.peer_timeout_ns) << "\n";
+    if (opt.stall_ns >= 0) s << "stall = " << duration_text(opt.stall_ns) << "\n";
     if (!opt.secret_key.empty()) s << "secret_key = " << opt.secret_key << "\n";
     for (const PeerKeyConfig& k : opt.peer_keys) s << "peer_key = " << k.peer << " " << k.file << "\n";
     return s.str();

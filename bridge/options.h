@@ -37,6 +37,10 @@ struct Options {
     uint64_t max_message = 0;          // largest payload accepted; 0: the region's largest buffer
     int64_t heartbeat_ns = 500000000;     // HELLO every ...
     int64_t peer_timeout_ns = 3000000000; // a peer silent this long is down
+    // How long a full local inbox may hold the links back before what it
+    // cannot take is dropped (docs/bridge.md, "Back-pressure"); -1: the
+    // default, 1 s or half of peer_timeout where that is shorter.
+    int64_t stall_ns = -1;
     // CURVE, on when secret_key is set: our key pair's file (never the key
     // itself, as argv is readable by every user) and every peer's public key.
     std::string secret_key;
@@ -69,6 +73,8 @@ bool load_config_file(const std::string& path, Options* opt, std::string* error)
 
 // Checks every limit and rule; false with *error saying which.
 bool validate(const Options& opt, std::string* error);
+// The stall in effect: opt.stall_ns, or its default.
+int64_t stall_ns(const Options& opt);
 
 // The options as configuration text that apply_config_text reads back.
 std::string to_config_text(const Options& opt);

@@ -181,6 +181,28 @@ TEST(BridgeOptions, ValidationLimits) {
     EXPECT_NE("", invalid(o));
 }
 
+// The stall: 1 s by default, never past half of peer_timeout (the bridge
+// hears no HELLO while it holds its links back); 0 drops at once.
+TEST(BridgeOptions, StallDefaultsAndLimits) {
+    Options o = minimal();
+    EXPECT_EQ(1000000000, stall_ns(o));  // peer_timeout 3 s
+    o.peer_timeout_ns = 1000000000;
+    EXPECT_EQ(500000000, stall_ns(o));
+    EXPECT_EQ("", invalid(o));
+    o.stall_ns = 0;
+    EXPECT_EQ(0, stall_ns(o));
+    EXPECT_EQ("", invalid(o));
+    o.stall_ns = 500000001;
+    EXPECT_NE(std::string::npos, invalid(o).find("stall"));
+    Action a;
+    std::string e;
+    o = Options();
+    ASSERT_TRUE(parse({"--region", "r", "--host", "h", "--peer", "p=tcp://127.0.0.1:1", "--stall", "250ms"}, &o, &a, &e))
+        << e;
+    EXPECT_EQ(250000000, stall_ns(o));
+    EXPECT_NE(std::string::npos, to_config_text(o).find("stall = 250ms"));
+}
+
 TEST(BridgeOptions, ExportTopicFromFlagsAndFileWithItsLimits) {
     Options o;
     Action a;
