@@ -616,12 +616,27 @@ void Bridge::on_msg(Peer& p, std::string_view src, std::string_view dst, const u
 void Bridge::on_batch(Peer& p, const wire::Frame& f, const Peer* dealer_peer) {
     wire::Records records(f);
     wire::Record r;
+    // A batch mostly holds one sender's stream to one destination: the
+    // checks and the proxy of the record before hold for the next alike.
+    std::string_view last_src, last_dst;
+    Proxy* last_from = nullptr;
     while (records.next(&r)) {
-        if (!routable(p, r.dst)) {
-            refuse(wire::Refusal::bad_destination, dealer_peer);
-            continue;
+        if (!last_from || r.src != last_src || r.dst != last_dst) {
+            last_from = nullptr;
+            if (!routable(p, r.dst)) {
+                refuse(wire::Refusal::bad_destination, dealer_peer);
+                continue;
+            }
+            last_from = sender_proxy(p, r.src);
+            if (!last_from) {
+                counters_.dropped_no_proxy++;
+                continue;
+            }
+            last_src = r.src;
+            last_dst = r.dst;
+            last_from->last_used_ns = now_ns_;
         }
-        on_msg(p, r.src, r.dst, r.payload, r.payload_size);
+        local_.deliver(last_from, r.dst, r.payload, r.payload_size, now_ns_);
     }
 }
 
