@@ -22,6 +22,7 @@
 #include "keys.h"
 #include "local.h"
 #include "options.h"
+#include "stats_format.h"
 #include "topics.h"
 
 namespace hsipc_bridge {
@@ -51,6 +52,7 @@ public:
 private:
     struct Monitor;
     void log(const char* fmt, ...) const __attribute__((format(printf, 2, 3)));
+    Gauges gauges() const;
     bool setup_socket(void* socket, const std::string& address, std::string* error);
     bool add_monitor(void* socket, std::string* error);
     bool authenticated_as(zmq_msg_t& first_part, const Peer& p) const;
