@@ -162,6 +162,11 @@ bool Bridge::start(std::string* error) {
         return false;
     }
     g_release_region = local_.region();
+    // Before anything that a second bridge of this name would disturb
+    // (its topics' subscriptions, its listener): it stops here.
+    std::string warning;
+    if (!stats_page_.open(opt_.region, opt_.host, counters_, gauges(), &warning, error)) return false;
+    if (!warning.empty()) log("%s", warning.c_str());
     std::string topic;
     rc = topics_.open(local_.region(), opt_.host, opt_.export_topics, &topic);
     if (rc != HSIPC_OK) {
@@ -273,6 +278,7 @@ void Bridge::stop() {
     peers_.clear();
     local_.detach();
     g_release_region = nullptr;
+    stats_page_.finish(counters_, gauges());
 }
 
 // ---- Links ------------------------------------------------------------------
@@ -868,6 +874,7 @@ bool Bridge::run(int signal_fd, std::string* error) {
             if (t->armed) add(nullptr, t->fd, ZMQ_POLLIN, nullptr, nullptr, nullptr, t.get());
         }
 
+        stats_page_.publish(counters_, gauges());  // once a turn, before the poll may sleep
         const long timeout = more ? 0 : ms_ceil(deadline - now_ns_);
         more = false;
         if (zmq_poll(items.data(), int(items.size()), timeout) < 0) {

@@ -23,6 +23,7 @@
 #include "local.h"
 #include "options.h"
 #include "stats_format.h"
+#include "stats_page.h"
 #include "topics.h"
 
 namespace hsipc_bridge {
@@ -92,6 +93,7 @@ private:
     ZapHandler zap_;
     uint64_t unknown_keys_logged_ = 0;
     Counters counters_;
+    StatsPage stats_page_;  // counters_ for hsipc-bridge --stats, and this bridge's lock on its name
     Local local_;
     Topics topics_;  // after local_: closed before the region is detached
     uint64_t session_ = 0;

@@ -91,6 +91,12 @@ public:
     void publish(const Counters& c, const Gauges& g);
     // Unmaps and closes; closing releases the lock. The file stays.
     void close();
+    // Publishes the last snapshot, then closes: what --stats shows of a
+    // stopped bridge. Nothing where it is not open.
+    void finish(const Counters& c, const Gauges& g) {
+        publish(c, g);
+        close();
+    }
     bool is_open() const { return words_ != nullptr; }
 
 private:
