@@ -42,9 +42,10 @@ struct Options {
     std::string secret_key;
     std::vector<PeerKeyConfig> peer_keys;
     std::string keygen;  // --keygen FILE: the key pair file to write
+    bool json = false;   // --stats --json
 };
 
-enum class Action { run, help, version, check, keygen };
+enum class Action { run, help, version, check, keygen, stats };
 
 // The limits, as the usage text and docs/bridge.md give them.
 constexpr uint32_t kMaxPeers = 64;
@@ -69,6 +70,8 @@ bool load_config_file(const std::string& path, Options* opt, std::string* error)
 
 // Checks every limit and rule; false with *error saying which.
 bool validate(const Options& opt, std::string* error);
+// What --stats needs: the region and the host name that name a bridge.
+bool validate_stats_target(const Options& opt, std::string* error);
 
 // The options as configuration text that apply_config_text reads back.
 std::string to_config_text(const Options& opt);
