@@ -151,9 +151,9 @@ bool names_the(const char* field, size_t size, const std::string& expected) {
     return strnlen(field, size) < size && expected == field;
 }
 
-// Every field of a stable copy of `bytes` bytes, as anyone could have
-// written it. On success, fills *out.
-bool validate(const Page& p, size_t bytes, const std::string& region, const std::string& host,
+// Every field of a stable copy of the file's first page (file_size bytes
+// long), as anyone could have written it. On success, fills *out.
+bool validate(const Page& p, uint64_t file_size, const std::string& region, const std::string& host,
               StatsSnapshot* out, std::string* why) {
     if (std::memcmp(p.magic, kMagic, sizeof kMagic) != 0) {
         *why = "not an hsipc-bridge stats file (bad magic)";
@@ -164,8 +164,8 @@ bool validate(const Page& p, size_t bytes, const std::string& region, const std:
                std::to_string(kVersion) + " (another version of hsipc-bridge wrote it)";
         return false;
     }
-    if (bytes < kPageSize) {
-        *why = "truncated: " + std::to_string(bytes) + " bytes of " + std::to_string(kPageSize);
+    if (file_size < kPageSize) {
+        *why = "truncated: " + std::to_string(file_size) + " bytes of " + std::to_string(kPageSize);
         return false;
     }
     if (p.stat_count == 0 || p.stat_count > kMaxStats) {
@@ -259,7 +259,7 @@ bool read_once(const std::string& path, const std::string& region, const std::st
             break;
     }
     std::memcpy(static_cast<void*>(&copy), words, sizeof copy);
-    if (!validate(copy, bytes, region, host, &out->snapshot, why)) {
+    if (!validate(copy, uint64_t(st.st_size), region, host, &out->snapshot, why)) {
         *why = path + ": " + *why;
         return false;
     }
