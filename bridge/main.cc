@@ -41,7 +41,8 @@ int print_stats(const Options& opt) {
         std::fprintf(stderr, "hsipc-bridge: %s\n", error.c_str());
         return 1;
     }
-    const std::string out = opt.json ? stats_json(r.snapshot, r.running) : stats_line(r.snapshot.host, r.snapshot.stats);
+    const std::string out =
+        opt.json ? stats_json(r.snapshot, r.running) : stats_line(r.snapshot.host, r.snapshot.stats);
     std::printf("%s\n", out.c_str());
     if (std::fflush(stdout) != 0) return 1;
     if (r.running) return 0;

@@ -118,9 +118,10 @@ struct StatsReading {
 
 // Reads the page of the bridge of `region` and `host`: false with *error
 // where there is none or it is not a valid page (which never crashes the
-// reader, even if the file shrinks while it reads). A running bridge that
-// is starting, or that does not finish a snapshot, is waited for a moment
-// (about 100 ms).
+// reader, even if the file shrinks while it reads: for that it replaces the
+// process's SIGBUS handler while it copies, so one thread at a time). A
+// running bridge that is starting, or that does not finish a snapshot, is
+// waited for a moment (about 100 ms).
 bool read_stats_page(const std::string& region, const std::string& host, StatsReading* out, std::string* error);
 
 }  // namespace hsipc_bridge
