@@ -89,35 +89,72 @@ void on_bus_error(int) { siglongjmp(*t_bus_error_jump, 1); }
 
 enum class Copy { stable, torn, unsettled, shrank };
 
-// Copies `words` words of the page into out under the seqlock. A copy
-// counts where the sequence was even and the same before and after it;
-// where no bridge runs, an odd one that does not change is the snapshot a
-// killed bridge left half-written (torn).
+enum class Try { stable, odd, changed };
+
+// One try of a seqlock's reader side: copies words [first, first + n) of
+// the page into the same words of out, and says whether the sequence in
+// `seq_word` was even and the same before and after (*seen: before).
 //
 // Orders: the first load of the sequence acquires, pairing with the
-// writer's release store that ended a snapshot, so a copy that starts at
-// an even sequence sees everything written before it. The page's words
-// are loaded relaxed; the acquire fence after them pairs with the writer's
-// release fence after its odd store: if any word we loaded was written
-// after that odd store, the fence makes the odd (or a later) sequence
-// visible to the second load, which then differs from the first.
+// writer's release store that ended a write, so a copy that starts at an
+// even sequence sees everything written before it. The words are loaded
+// relaxed; the acquire fence after them pairs with the writer's release
+// fence after its odd store: if any word we loaded was written after that
+// odd store, the fence makes the odd (or a later) sequence visible to the
+// second load, which then differs from the first. The fence also orders
+// every load the caller makes after this (the header's sequence, again).
+Try try_copy(const std::atomic<uint64_t>* page, size_t seq_word, size_t first, size_t n, uint64_t* out,
+             uint64_t* seen) {
+    const uint64_t before = page[seq_word].load(std::memory_order_acquire);
+    for (size_t i = first; i < first + n; i++) out[i] = page[i].load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    const uint64_t after = page[seq_word].load(std::memory_order_relaxed);
+    *seen = before;
+    if (before != after) return Try::changed;
+    return before & 1 ? Try::odd : Try::stable;
+}
+
+// Copies the first `words` words of the page into out: the header under
+// its seqlock, then the values under theirs, retried (the values alone)
+// until both hold, and the header's sequence unchanged after the values (a
+// new bridge did not take the page over in between). Where no bridge runs,
+// an odd sequence that does not change is what a killed bridge left
+// half-written (torn).
 Copy copy_words(const std::atomic<uint64_t>* page, size_t words, bool running, uint64_t* out) {
     const int64_t deadline = clock_ns(CLOCK_MONOTONIC) + kPatienceNs;
-    for (int attempt = 0;; attempt++) {
-        const uint64_t before = page[kSeqWord].load(std::memory_order_acquire);
-        for (size_t i = 0; i < words; i++) out[i] = page[i].load(std::memory_order_relaxed);
-        std::atomic_thread_fence(std::memory_order_acquire);
-        const uint64_t after = page[kSeqWord].load(std::memory_order_relaxed);
-        if (before == after && (before & 1) == 0) return Copy::stable;
-        if (before == after && !running) return Copy::torn;
-        if (clock_ns(CLOCK_MONOTONIC) > deadline) return Copy::unsettled;
-        // A snapshot takes the writer well under a microsecond: yield
-        // first, then sleep a little (it may be descheduled mid-write).
-        if (attempt < 100) {
+    int attempt = 0;
+    // A snapshot takes the writer well under a microsecond: yield first,
+    // then sleep a little (it may be descheduled mid-write).
+    auto wait = [&] {
+        if (clock_ns(CLOCK_MONOTONIC) > deadline) return false;
+        if (attempt++ < 100) {
             sched_yield();
         } else {
             usleep(100);
         }
+        return true;
+    };
+    for (;;) {
+        uint64_t header_seq;
+        const Try header = try_copy(page, kHeaderSeqWord, 0, std::min(words, kValuesWord), out, &header_seq);
+        if (header == Try::changed || (header == Try::odd && running)) {
+            if (!wait()) return Copy::unsettled;
+            continue;
+        }
+        if (words <= kValuesWord) return Copy::stable;  // truncated: validation refuses it
+        uint32_t count;
+        std::memcpy(&count, reinterpret_cast<const char*>(out) + offsetof(Page, stat_count), sizeof count);
+        const size_t n = std::min({size_t(count), kMaxStats, words - kValuesWord});
+        for (;;) {
+            uint64_t values_seq;
+            const Try values = try_copy(page, kValuesSeqWord, kValuesWord, n, out, &values_seq);
+            if (page[kHeaderSeqWord].load(std::memory_order_relaxed) != header_seq) break;  // copy the header again
+            if (values == Try::stable || (values == Try::odd && !running)) {
+                return header == Try::odd || values == Try::odd ? Copy::torn : Copy::stable;
+            }
+            if (!wait()) return Copy::unsettled;
+        }
+        if (!wait()) return Copy::unsettled;
     }
 }
 
@@ -228,7 +265,7 @@ bool read_once(const std::string& path, const std::string& region, const std::st
         return false;
     }
     const size_t bytes = size_t(std::min<off_t>(std::max<off_t>(st.st_size, 0), off_t(kPageSize))) / 8 * 8;
-    if (bytes < (kSeqWord + 1) * 8) {
+    if (bytes < (kValuesSeqWord + 1) * 8) {
         *why = path + ": truncated: " + std::to_string(st.st_size) + " bytes of " + std::to_string(kPageSize);
         ::close(fd);
         return false;
@@ -329,18 +366,20 @@ bool StatsPage::open(const std::string& region, const std::string& host, const C
     }
     if (fchmod(fd_, mode) != 0) return fail("cannot set its mode", errno);
 
-    // Go on from a previous bridge's sequence, so that a reader that began
+    // Go on from a previous bridge's sequences, so that a reader that began
     // a copy of its page never sees the same sequence around ours.
-    uint64_t old_seq = 0;
-    if (st.st_size >= off_t((kSeqWord + 1) * 8) &&
-        pread(fd_, &old_seq, sizeof old_seq, off_t(kSeqWord * 8)) != ssize_t(sizeof old_seq)) {
-        old_seq = 0;
+    uint64_t old_seqs[2] = {0, 0};
+    static_assert(kValuesSeqWord == kHeaderSeqWord + 1, "read together");
+    if (st.st_size < off_t((kValuesSeqWord + 1) * 8) ||
+        pread(fd_, old_seqs, sizeof old_seqs, off_t(kHeaderSeqWord * 8)) != ssize_t(sizeof old_seqs)) {
+        old_seqs[0] = old_seqs[1] = 0;
     }
     if (st.st_size != off_t(kPageSize) && ftruncate(fd_, off_t(kPageSize)) != 0) return fail("cannot size it", errno);
     void* map = mmap(nullptr, kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
     if (map == MAP_FAILED) return fail("cannot map it", errno);
     words_ = static_cast<std::atomic<uint64_t>*>(map);
-    seq_ = old_seq + (old_seq & 1);
+    header_seq_ = old_seqs[0] + (old_seqs[0] & 1);
+    values_seq_ = old_seqs[1] + (old_seqs[1] & 1);
 
     Page page;
     std::memset(&page, 0, sizeof page);
@@ -368,38 +407,43 @@ bool StatsPage::open(const std::string& region, const std::string& host, const C
     count_ = n;
     uint64_t words[kWords];
     std::memcpy(words, &page, sizeof words);
-    begin_write();
+    // Both sequences odd: the whole page changes (a reader may be part way
+    // through the values of the bridge before us).
+    begin_write(kHeaderSeqWord, header_seq_);
+    begin_write(kValuesSeqWord, values_seq_);
     for (size_t i = 0; i < kWords; i++) {
-        if (i != kSeqWord) words_[i].store(words[i], std::memory_order_relaxed);
+        if (i != kHeaderSeqWord && i != kValuesSeqWord) words_[i].store(words[i], std::memory_order_relaxed);
     }
-    end_write();
+    end_write(kValuesSeqWord, &values_seq_);
+    end_write(kHeaderSeqWord, &header_seq_);
     return true;
 }
 
-// The seqlock's writer side (there is only one writer, so the sequence
-// is ours to keep in seq_). The odd store is relaxed, then a release fence
-// orders it before every store of the page that follows: a reader whose
-// acquire fence sees any of those stores also sees the odd sequence. The
-// even store releases the page's stores to a reader that acquires it.
-void StatsPage::begin_write() {
-    words_[kSeqWord].store(seq_ + 1, std::memory_order_relaxed);
+// A seqlock's writer side (there is only one writer, so each sequence is
+// ours to keep: *seq is the last, even, value published). The odd store is
+// relaxed, then a release fence orders it before every store of the page
+// that follows: a reader whose acquire fence sees any of those stores also
+// sees the odd sequence. The even store releases the page's stores to a
+// reader that acquires it.
+void StatsPage::begin_write(size_t seq_word, uint64_t seq) {
+    words_[seq_word].store(seq + 1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_release);
 }
 
-void StatsPage::end_write() {
-    seq_ += 2;
-    words_[kSeqWord].store(seq_, std::memory_order_release);
+void StatsPage::end_write(size_t seq_word, uint64_t* seq) {
+    *seq += 2;
+    words_[seq_word].store(*seq, std::memory_order_release);
 }
 
 void StatsPage::publish(const Counters& c, const Gauges& g) {
     if (!words_) return;
-    begin_write();
+    begin_write(kValuesSeqWord, values_seq_);
     size_t i = kValuesWord;
     const size_t end = kValuesWord + count_;
     visit_stats(c, g, [&](const char*, uint64_t value, bool) {
         if (i < end) words_[i++].store(value, std::memory_order_relaxed);
     });
-    end_write();
+    end_write(kValuesSeqWord, &values_seq_);
 }
 
 void StatsPage::close() {

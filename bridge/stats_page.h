@@ -6,9 +6,13 @@
 //
 // The page holds a header, the names of the values (stats_format.h's
 // visit_stats, stored once at start, so a reader needs no list of its own
-// and reads a bridge of another build as well) and the values, all under
-// one seqlock whose single writer is the bridge's loop. A reader keeps a
-// copy only where the sequence was even and unchanged around it, then
+// and reads a bridge of another build as well) and the values. Two
+// seqlocks with one writer, the bridge: one over the header and names,
+// written when a bridge starts, and one over the values alone, written
+// every loop turn. So what a reader must copy between two turns of a busy
+// bridge is the values (45 words), not the page (512): a slow reader (a
+// loaded machine, a sanitizer build) still gets a snapshot. A reader keeps
+// a copy only where each sequence was even and unchanged around it, then
 // validates every field: anyone with write access may have truncated or
 // scribbled on the file, and the reader then refuses it with a reason.
 //
@@ -49,10 +53,11 @@ struct Page {
     char magic[8];
     uint32_t version;
     uint32_t stat_count;     // names and values in use
-    uint64_t seq;            // the seqlock: odd while the writer changes the page
+    uint64_t header_seq;     // seqlock of all but the values: odd while a bridge starts
+    uint64_t values_seq;     // seqlock of the values: odd while a snapshot is written
     int64_t pid;             // the bridge's, for people: liveness is the lock
     int64_t started_unix_ns; // CLOCK_REALTIME when it started
-    uint64_t reserved[3];
+    uint64_t reserved[2];
     char region[wire::kNameMax + 1];  // NUL-terminated
     char host[wire::kHostMax + 1];
     char names[kMaxStats][kStatNameSize];
@@ -60,9 +65,11 @@ struct Page {
     uint64_t values[kMaxStats];
 };
 static_assert(sizeof(Page) == kPageSize, "one page");
-static_assert(offsetof(Page, seq) == 16 && offsetof(Page, values) % 8 == 0, "words where the seqlock needs them");
-constexpr size_t kSeqWord = offsetof(Page, seq) / 8;
-constexpr size_t kValuesWord = offsetof(Page, values) / 8;
+static_assert(offsetof(Page, header_seq) == 16 && offsetof(Page, values_seq) == 24 && offsetof(Page, values) % 8 == 0,
+              "words where the seqlocks need them");
+constexpr size_t kHeaderSeqWord = offsetof(Page, header_seq) / 8;
+constexpr size_t kValuesSeqWord = offsetof(Page, values_seq) / 8;
+constexpr size_t kValuesWord = offsetof(Page, values) / 8;  // the header is the words before
 constexpr size_t kWords = kPageSize / 8;
 
 }  // namespace stats_layout
@@ -100,12 +107,13 @@ public:
     bool is_open() const { return words_ != nullptr; }
 
 private:
-    void begin_write();
-    void end_write();
+    void begin_write(size_t seq_word, uint64_t seq);
+    void end_write(size_t seq_word, uint64_t* seq);
 
     int fd_ = -1;
     std::atomic<uint64_t>* words_ = nullptr;  // the mapped page, word by word
-    uint64_t seq_ = 0;                        // the last (even) sequence published
+    uint64_t header_seq_ = 0;                 // the last (even) sequences published
+    uint64_t values_seq_ = 0;
     uint32_t count_ = 0;
 };
 
