@@ -15,7 +15,6 @@
 #include <cstring>
 #include <deque>
 #include <map>
-#include <sstream>
 
 namespace hsipc_bridge {
 
@@ -191,6 +190,11 @@ bool Bridge::start(std::string* error) {
         return false;
     }
     g_release_region = local_.region();
+    // Before anything that a second bridge of this name would disturb
+    // (its topics' subscriptions, its listener): it stops here.
+    std::string warning;
+    if (!stats_page_.open(opt_.region, opt_.host, counters_, gauges(), &warning, error)) return false;
+    if (!warning.empty()) log("%s", warning.c_str());
     std::string topic;
     rc = topics_.open(local_.region(), opt_.host, opt_.export_topics, &topic);
     if (rc != HSIPC_OK) {
@@ -302,6 +306,7 @@ void Bridge::stop() {
     peers_.clear();
     local_.detach();
     g_release_region = nullptr;
+    stats_page_.finish(counters_, gauges());
 }
 
 // ---- Links ------------------------------------------------------------------
@@ -1032,6 +1037,7 @@ bool Bridge::run(int signal_fd, std::string* error) {
             if (t->armed) add(nullptr, t->fd, ZMQ_POLLIN, nullptr, nullptr, nullptr, t.get());
         }
 
+        stats_page_.publish(counters_, gauges());  // once a turn, before the poll may sleep
         // Holding back, the bridge looks for room every kHoldRetryNs:
         // zmq_poll counts in milliseconds, in which a receiver empties its
         // inbox many times over, and nothing tells us when it has.
@@ -1082,33 +1088,16 @@ bool Bridge::run(int signal_fd, std::string* error) {
     }
 }
 
-std::string Bridge::stats_line() const {
-    size_t up = 0, proxies = 0;
+Gauges Bridge::gauges() const {
+    Gauges g;
     for (auto& p : peers_) {
-        up += p->up ? 1 : 0;
-        proxies += p->proxies.size();
+        g.peers_up += p->up ? 1 : 0;
+        g.proxies += p->proxies.size();
     }
-    const Counters& c = counters_;
-    std::ostringstream s;
-    s << "hsipc-bridge[" << opt_.host << "]: stats forwarded=" << c.forwarded << " delivered=" << c.delivered
-      << " refused=" << c.refused() << " lost=" << c.lost << " dropped=" << c.dropped()
-      << " dropped_full=" << c.dropped_full << " dropped_no_endpoint=" << c.dropped_no_endpoint
-      << " dropped_no_buffer=" << c.dropped_no_buffer << " dropped_no_proxy=" << c.dropped_no_proxy
-      << " dropped_peer_down=" << c.dropped_peer_down << " dropped_link=" << c.dropped_link
-      << " dropped_unroutable=" << c.dropped_unroutable << " dropped_stopped=" << c.dropped_stopped
-      << " disconnects=" << c.disconnects
-      << " handshake_failures=" << c.handshake_failures << " unknown_keys=" << c.unknown_keys << " peers_up=" << up << " proxies=" << proxies
-      << " queued=" << local_.queued() << " topic_forwarded=" << c.topic_forwarded
-      << " topic_published=" << c.topic_published << " topic_skipped=" << c.topic_skipped
-      << " topic_dropped=" << c.topic_dropped() << " topic_dropped_link=" << c.topic_dropped_link
-      << " topic_dropped_peer_down=" << c.topic_dropped_peer_down
-      << " topic_dropped_no_buffer=" << c.topic_dropped_no_buffer
-      << " topic_dropped_no_proxy=" << c.topic_dropped_no_proxy
-      << " topic_dropped_stopped=" << c.topic_dropped_stopped;
-    for (size_t r = 1; r < c.refused_by.size(); r++) {
-        if (c.refused_by[r]) s << " refused_" << wire::refusal_name(wire::Refusal(r)) << "=" << c.refused_by[r];
-    }
-    return s.str();
+    g.queued = local_.queued();
+    return g;
 }
+
+std::string Bridge::stats_line() const { return hsipc_bridge::stats_line(opt_.host, named_stats(counters_, gauges())); }
 
 }  // namespace hsipc_bridge

@@ -22,6 +22,8 @@
 #include "keys.h"
 #include "local.h"
 #include "options.h"
+#include "stats_format.h"
+#include "stats_page.h"
 #include "topics.h"
 
 namespace hsipc_bridge {
@@ -51,6 +53,7 @@ public:
 private:
     struct Monitor;
     void log(const char* fmt, ...) const __attribute__((format(printf, 2, 3)));
+    Gauges gauges() const;
     bool setup_socket(void* socket, const std::string& address, std::string* error);
     bool add_monitor(void* socket, std::string* error);
     bool authenticated_as(zmq_msg_t& first_part, const Peer& p) const;
@@ -94,6 +97,7 @@ private:
     ZapHandler zap_;
     uint64_t unknown_keys_logged_ = 0;
     Counters counters_;
+    StatsPage stats_page_;  // counters_ for hsipc-bridge --stats, and this bridge's lock on its name
     Local local_;
     Topics topics_;  // after local_: closed before the region is detached
     uint64_t session_ = 0;

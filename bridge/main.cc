@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 // hsipc-bridge: flags, signals and exit statuses around the bridge.
 // Exit status: 0 stopped by SIGTERM or SIGINT, 1 failure, 2 bad usage or
-// configuration (hsipc-bridge.1).
+// configuration (hsipc-bridge.1); --stats: 0 the bridge runs, 1 no counts
+// could be read, 3 the bridge is not running (its last counts printed).
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -14,9 +16,49 @@
 #include "hsipc.h"
 #include "keys.h"
 #include "options.h"
+#include "stats_format.h"
+#include "stats_page.h"
 #include "wire.h"
 
 using namespace hsipc_bridge;
+
+namespace {
+
+constexpr int kExitNotRunning = 3;
+
+// --stats: another process's counters, from its stats page (stats_page.h).
+// The counts go to stdout whether the bridge runs or not; that it does not
+// goes to stderr and the exit status, so a script tells "down" from "fine"
+// and from "cannot tell" (1).
+int print_stats(const Options& opt) {
+    std::string error;
+    if (!validate_stats_target(opt, &error)) {
+        std::fprintf(stderr, "hsipc-bridge: %s\n(hsipc-bridge --help lists the options)\n", error.c_str());
+        return 2;
+    }
+    StatsReading r;
+    if (!read_stats_page(opt.region, opt.host, &r, &error)) {
+        std::fprintf(stderr, "hsipc-bridge: %s\n", error.c_str());
+        return 1;
+    }
+    const std::string out =
+        opt.json ? stats_json(r.snapshot, r.running) : stats_line(r.snapshot.host, r.snapshot.stats);
+    std::printf("%s\n", out.c_str());
+    if (std::fflush(stdout) != 0) return 1;
+    if (r.running) return 0;
+    char started[64] = "?";
+    const time_t t = time_t(r.snapshot.started_unix_ns / 1000000000);
+    struct tm tm;
+    if (localtime_r(&t, &tm)) strftime(started, sizeof started, "%Y-%m-%d %H:%M:%S", &tm);
+    std::fprintf(stderr,
+                 "hsipc-bridge: not running: the bridge of region %s with host name %s (pid %lld, started %s) has "
+                 "stopped; these are its last counts%s\n",
+                 opt.region.c_str(), opt.host.c_str(), (long long)r.snapshot.pid, started,
+                 r.torn ? " (it died in the middle of a snapshot: some may be one loop turn newer than others)" : "");
+    return kExitNotRunning;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     Options opt;
@@ -50,6 +92,7 @@ int main(int argc, char** argv) {
                      opt.keygen.c_str(), opt.keygen.c_str());
         return 0;
     }
+    if (action == Action::stats) return print_stats(opt);
     CurveKeys keys;
     if (!validate(opt, &error) || !load_curve_keys(opt, &keys, &error)) {
         std::fprintf(stderr, "hsipc-bridge: %s\n", error.c_str());

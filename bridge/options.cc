@@ -51,13 +51,18 @@ const char kUsage[] =
     "  --peer-key NAME=FILE CURVE: peer NAME's public key file (its FILE.pub);\n"
     "                       one for every peer when --secret-key is given\n"
     "  --check              validate, print the effective configuration and exit\n"
+    "  --stats              print the counters of the bridge of --region and --host\n"
+    "                       (or those of --config FILE) on stdout, the line SIGUSR1\n"
+    "                       prints, and exit; a stopped bridge's last counts, exit 3\n"
+    "  --json               with --stats: one JSON object instead of the line\n"
     "  --keygen FILE        write a new CURVE key pair to FILE (mode 0600) and its\n"
     "                       public key to FILE.pub, print the public key and exit\n"
     "  --version            print the version and exit\n"
     "  --help               print this and exit\n"
     "\n"
     "  SIGUSR1 prints a line of counters to stderr; SIGTERM or SIGINT stops it.\n"
-    "  Exit status: 0 stopped by a signal, 1 failure, 2 bad usage or configuration.\n";
+    "  Exit status: 0 stopped by a signal (--stats: the bridge runs), 1 failure,\n"
+    "  2 bad usage or configuration, 3 --stats of a bridge that is not running.\n";
 
 namespace {
 
@@ -358,6 +363,14 @@ bool parse_command_line(int argc, char** argv, Options* out, Action* action, std
             *action = Action::check;
             continue;
         }
+        if (arg == "--stats") {
+            *action = Action::stats;
+            continue;
+        }
+        if (arg == "--json") {
+            out->json = true;
+            continue;
+        }
         if (arg == "--allow-remote") {
             settings.push_back({arg, "allow_remote", "yes"});
             continue;
@@ -404,6 +417,10 @@ bool parse_command_line(int argc, char** argv, Options* out, Action* action, std
             return false;
         }
     }
+    if (opt.json && *action != Action::stats) {
+        *error = "--json goes with --stats";
+        return false;
+    }
     *out = opt;
     return true;
 }
@@ -412,7 +429,7 @@ int64_t stall_ns(const Options& opt) {
     return opt.stall_ns >= 0 ? opt.stall_ns : std::min<int64_t>(1000000000, opt.peer_timeout_ns / 2);
 }
 
-bool validate(const Options& opt, std::string* error) {
+bool validate_stats_target(const Options& opt, std::string* error) {
     auto fail = [&](const std::string& what) {
         *error = what;
         return false;
@@ -421,6 +438,15 @@ bool validate(const Options& opt, std::string* error) {
     if (!wire::valid_name(opt.region)) return fail("region `" + opt.region + "`: 1-63 of [A-Za-z0-9._-]");
     if (opt.host.empty()) return fail("no host name (--host NAME)");
     if (!wire::valid_host(opt.host)) return fail("host `" + opt.host + "`: 1-31 of [A-Za-z0-9_-] (no dot)");
+    return true;
+}
+
+bool validate(const Options& opt, std::string* error) {
+    auto fail = [&](const std::string& what) {
+        *error = what;
+        return false;
+    };
+    if (!validate_stats_target(opt, error)) return false;
     if (opt.peers.empty()) return fail("no peer (--peer NAME=ADDRESS or --peer NAME)");
     if (opt.peers.size() > kMaxPeers) return fail("more than 64 peers");
     std::set<std::string> names;

@@ -46,9 +46,10 @@ struct Options {
     std::string secret_key;
     std::vector<PeerKeyConfig> peer_keys;
     std::string keygen;  // --keygen FILE: the key pair file to write
+    bool json = false;   // --stats --json
 };
 
-enum class Action { run, help, version, check, keygen };
+enum class Action { run, help, version, check, keygen, stats };
 
 // The limits, as the usage text and docs/bridge.md give them.
 constexpr uint32_t kMaxPeers = 64;
@@ -75,6 +76,8 @@ bool load_config_file(const std::string& path, Options* opt, std::string* error)
 bool validate(const Options& opt, std::string* error);
 // The stall in effect: opt.stall_ns, or its default.
 int64_t stall_ns(const Options& opt);
+// What --stats needs: the region and the host name that name a bridge.
+bool validate_stats_target(const Options& opt, std::string* error);
 
 // The options as configuration text that apply_config_text reads back.
 std::string to_config_text(const Options& opt);

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 // The hsipc command, run as a shell user would: output, --json, exit codes,
 // errors that name their cause, and every `hsipc ...` line of the docs.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
@@ -131,6 +133,43 @@ TEST(Cli, LsStatReapRm) {
     hsipc_msg msg;  // still works for those attached
     EXPECT_OK(hsipc_poll(ep, &msg, 0));
     EXPECT_OK(hsipc_detach(r));
+}
+
+// hsipc-bridge leaves its counters at /dev/shm/hsipc-bridge.REGION.HOST
+// when it stops (bridge/stats_page.h); rm takes them with the region, but
+// not a running bridge's (it holds an OFD lock on its file, as this test
+// does for "running"), nor those of another region whose name begins alike.
+TEST(Cli, RmRemovesWhatStoppedBridgesLeftButNotARunningOnes) {
+    ScopedName name("clibr");
+    hsipc_config cfg = hsipc_test::small_config();
+    hsipc_region* r = nullptr;
+    ASSERT_OK(hsipc_attach(name.c_str(), &cfg, &r));
+    ASSERT_OK(hsipc_detach(r));
+    const std::string stem = std::string("/dev/shm/hsipc-bridge.") + name.c_str();
+    const std::string stopped = stem + ".stopped", running = stem + ".running", other = stem + ".x.other";
+    for (const std::string& path : {stopped, running, other}) {
+        std::ofstream(path) << std::string(4096, '\0');
+    }
+    const int held = open(running.c_str(), O_RDWR | O_CLOEXEC);
+    ASSERT_GE(held, 0);
+    struct flock lock;
+    std::memset(&lock, 0, sizeof lock);
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;
+    ASSERT_EQ(0, fcntl(held, F_OFD_SETLK, &lock));
+
+    const CliResult rm = cli(std::string("rm ") + name.c_str());
+    EXPECT_EQ(0, rm.status) << rm.out;
+    struct stat st;
+    EXPECT_NE(0, stat(stopped.c_str(), &st)) << "a stopped bridge's counters go with the region";
+    EXPECT_EQ(0, stat(running.c_str(), &st)) << "a running bridge's stay";
+    EXPECT_TRUE(contains(rm.out, "hsipc-bridge running is running")) << rm.out;
+    EXPECT_EQ(0, stat(other.c_str(), &st)) << "region " << name.c_str() << ".x's are not this region's";
+
+    close(held);  // the bridge stops: now rm removes them, even with the region gone
+    EXPECT_EQ(1, cli(std::string("rm ") + name.c_str()).status);
+    EXPECT_NE(0, stat(running.c_str(), &st));
+    unlink(other.c_str());
 }
 
 TEST(Cli, StatShowsTopicsWithTheirSubscribers) {

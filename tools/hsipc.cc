@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 // hsipc: create, list, inspect, remove and reap hsipc regions, as ipcmk,
 // ipcs and ipcrm do for System V IPC. Uses only the public API (and
-// /dev/shm to list names and to tell how much space is free there).
+// /dev/shm to list names and to tell how much space is free there, and to
+// remove what stopped hsipc-bridge processes left of a region there).
 //
 // Exit status: 0 success, 1 failure (message on stderr), 2 bad usage.
 #include <dirent.h>
+#include <fcntl.h>
 #include <hsipc.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -322,12 +324,65 @@ int cmd_stat(const std::vector<std::string>& args, const Options& options) {
 
 // ---- rm, reap, bench ------------------------------------------------------
 
+// An hsipc-bridge host name: 1-31 of [A-Za-z0-9_-], no dot.
+bool bridge_host_name(const std::string& s) {
+    if (s.empty() || s.size() > 31) return false;
+    for (char c : s) {
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// hsipc-bridge keeps its counters in /dev/shm/hsipc-bridge.REGION.HOST
+// (bridge/stats_page.h), and leaves them there when it stops, for
+// `hsipc-bridge --stats`; they go with the region. A running bridge holds
+// an OFD write lock on its file: that file stays, as the bridge keeps
+// working. We remove a file while holding its lock, so a bridge starting
+// at that moment either finds the name gone once it has the lock (and
+// makes a new file) or waits for us. Host names have no dot, so region
+// "a" never takes region "a.b"'s files.
+void remove_stopped_bridges_files(const std::string& region) {
+    const std::string prefix = "hsipc-bridge." + region + ".";
+    std::vector<std::string> hosts;
+    if (DIR* dir = opendir(kShmDir)) {
+        while (struct dirent* d = readdir(dir)) {
+            if (std::strncmp(d->d_name, prefix.c_str(), prefix.size()) != 0) continue;
+            const std::string host = d->d_name + prefix.size();
+            if (bridge_host_name(host)) hosts.push_back(host);
+        }
+        closedir(dir);
+    }
+    for (const std::string& host : hosts) {
+        const std::string path = std::string(kShmDir) + "/" + prefix + host;
+        const int fd = open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0) continue;  // gone, or not ours to remove
+        struct stat st;
+        struct flock lock;
+        std::memset(&lock, 0, sizeof lock);
+        lock.l_type = F_WRLCK;
+        lock.l_whence = SEEK_SET;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+            if (fcntl(fd, F_OFD_SETLK, &lock) == 0) {
+                unlink(path.c_str());
+            } else if (errno == EAGAIN || errno == EACCES) {
+                std::fprintf(stderr, "hsipc: %s: hsipc-bridge %s is running; its counters (%s) stay\n",
+                             region.c_str(), host.c_str(), path.c_str());
+            }
+        }
+        close(fd);
+    }
+}
+
 int cmd_rm(const std::vector<std::string>& args, const Options&) {
     if (args.empty()) return usage_error("rm takes one or more region names");
     int status = 0;
     for (const std::string& name : args) {
         int rc = hsipc_unlink(name.c_str());
-        if (rc != HSIPC_OK) status = fail(name, rc, errno);
+        const int err = errno;
+        remove_stopped_bridges_files(name);  // also where the region itself was gone already
+        if (rc != HSIPC_OK) status = fail(name, rc, err);
     }
     return status;
 }
@@ -386,7 +441,11 @@ const Command kCommands[] = {
      "  and each topic with its subscribers.\n"
      "  Never creates the region: a missing one is an error (exit 1).\n",
      cmd_stat},
-    {"rm", "usage: hsipc rm NAME...\n  Removes the regions' names; attached processes keep working.\n", cmd_rm},
+    {"rm",
+     "usage: hsipc rm NAME...\n  Removes the regions' names; attached processes keep working. Also removes\n"
+     "  the counters that stopped hsipc-bridge processes left for each region\n"
+     "  (/dev/shm/hsipc-bridge.NAME.HOST; a running bridge's stay).\n",
+     cmd_rm},
     {"reap",
      "usage: hsipc reap NAME\n  Returns to the pools what dead processes held in region NAME, frees\n"
      "  their endpoint names, and prints how much it reclaimed.\n",

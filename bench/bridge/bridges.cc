@@ -99,7 +99,12 @@ bool make_region(const Host& h, const std::string& name, std::string* error) {
 void unlink_region(const Host& h, const std::string& name) {
     const pid_t pid = fork();
     if (pid == 0) {
-        if (Hosts::enter(h)) hsipc_unlink(name.c_str());
+        if (Hosts::enter(h)) {
+            hsipc_unlink(name.c_str());
+            // What host h's bridge left for hsipc-bridge --stats (docs/bridge.md,
+            // "Counters"); hsipc rm would take it, hsipc_unlink does not.
+            unlink(("/dev/shm/hsipc-bridge." + name + ".host" + h.name).c_str());
+        }
         _exit(0);
     }
     if (pid > 0) waitpid(pid, nullptr, 0);

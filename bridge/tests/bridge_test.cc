@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "keys.h"
+#include "stats_page.h"
 #include "test_util.h"
 #include "wire.h"
 
@@ -252,6 +253,9 @@ protected:
         std::remove(a_.log.c_str());
         std::remove(b_.log.c_str());
         if (!key_dir_.empty()) std::filesystem::remove_all(key_dir_);
+        // The bridges' stats files stay after they stop (docs/bridge.md, "Counters").
+        std::remove(hsipc_bridge::stats_page_path(a_name_.c_str(), "hostA").c_str());
+        std::remove(hsipc_bridge::stats_page_path(b_name_.c_str(), "hostB").c_str());
         if (ra_) hsipc_detach(ra_);
         if (rb_) hsipc_detach(rb_);
     }
@@ -570,7 +574,7 @@ TEST_F(BridgeTest, KillEachBridgeMidStreamThenTrafficResumes) {
             }
             receiver_paused = false;
             if (hsipc_poll(bob, &m, 10000000) != HSIPC_OK) continue;
-            uint32_t seq;
+            uint32_t seq = 0;  // payload_ok leaves it unset for a short message
             if (!payload_ok(m, &seq) || seq <= last_seq) out_of_order = true;
             last_seq = seq;
             received++;
@@ -1269,6 +1273,7 @@ TEST_F(BridgeTest, ThreeMeshedHostsShareATopicWithoutEchoes) {
         BridgeProcess& bridge;
         hsipc_region* region;
         hsipc_endpoint** eps[2];
+        const char* region_name;
         ~HostC() {
             for (hsipc_endpoint** ep : eps) {
                 if (*ep) hsipc_endpoint_close(*ep);
@@ -1282,9 +1287,10 @@ TEST_F(BridgeTest, ThreeMeshedHostsShareATopicWithoutEchoes) {
                 std::fprintf(stderr, "---- bridge C log ----\n%s", read_file(bridge.log).c_str());
             }
             std::remove(bridge.log.c_str());
+            std::remove(hsipc_bridge::stats_page_path(region_name, "hostC").c_str());
             hsipc_detach(region);
         }
-    } host_c{c, region_c, {&sub_c_ep, &pub_c_ep}};
+    } host_c{c, region_c, {&sub_c_ep, &pub_c_ep}, c_name.c_str()};
     ASSERT_OK(hsipc_endpoint_open(region_c, "subC", &sub_c_ep));
     ASSERT_OK(hsipc_subscribe(sub_c_ep, "ticks"));
     ASSERT_OK(hsipc_endpoint_open(region_c, "pubC", &pub_c_ep));
@@ -1457,6 +1463,7 @@ TEST_F(BridgeTest, ATopicTheRegionHasNoRoomForStopsTheBridgeAtStart) {
     const std::string log = read_file(bridge.log);
     EXPECT_NE(std::string::npos, log.find("cannot export topic ticks")) << log;
     std::remove(bridge.log.c_str());
+    std::remove(hsipc_bridge::stats_page_path(name.c_str(), "hostT").c_str());
     EXPECT_GE(hsipc_reap(r), 0);
     expect_pools_whole(r, "region T");
     hsipc_detach(r);
@@ -1578,6 +1585,224 @@ TEST_F(BridgeTest, KillEachBridgeMidTopicStreamThenForwardingResumes) {
     auto sa = a_.stats(), sb = b_.stats();
     EXPECT_EQ(0u, sa["refused"] + sb["refused"]);
     std::fprintf(stderr, "published %u, received %u across two bridge deaths\n", final_seq, received.load());
+}
+
+// ---- hsipc-bridge --stats ---------------------------------------------------
+
+// `hsipc-bridge --stats ARGS` as an operator's shell runs it.
+struct StatsRun {
+    int status = -1;  // 128 + signal where it was killed: a crash
+    std::string out, err;
+};
+
+StatsRun run_stats(const std::string& args) {
+    StatsRun r;
+    char err_path[] = "/tmp/hsipc-bridge-test-stats-XXXXXX";
+    const int fd = mkstemp(err_path);
+    if (fd < 0) return r;
+    close(fd);
+    const std::string command = std::string(HSIPC_BRIDGE) + " --stats " + args + " 2>" + err_path;
+    FILE* p = popen(command.c_str(), "r");
+    if (p) {
+        char buf[4096];
+        for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
+        const int st = pclose(p);
+        r.status = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
+    }
+    r.err = read_file(err_path);
+    std::remove(err_path);
+    return r;
+}
+
+// The key=value pairs of a stats line ("hsipc-bridge[HOST]: stats k=v ...").
+std::map<std::string, uint64_t> parse_stats_line(const std::string& line) {
+    std::map<std::string, uint64_t> out;
+    const size_t at = line.find(": stats ");
+    if (at == std::string::npos) return out;
+    std::istringstream in(line.substr(at + 8));
+    for (std::string kv; in >> kv;) {
+        const size_t eq = kv.find('=');
+        if (eq != std::string::npos) out[kv.substr(0, eq)] = std::stoull(kv.substr(eq + 1));
+    }
+    return out;
+}
+
+// JSON parsed by Python's json module (strict: any syntax error fails),
+// flattened to KEY=VALUE and stats.KEY=VALUE with values as JSON text.
+std::map<std::string, std::string> parse_json(const std::string& json) {
+    std::map<std::string, std::string> out;
+    char path[] = "/tmp/hsipc-bridge-test-json-XXXXXX";
+    const int fd = mkstemp(path);
+    if (fd < 0 || write(fd, json.data(), json.size()) != ssize_t(json.size())) return out;
+    close(fd);
+    const std::string command =
+        std::string("python3 -c 'import json, sys\n"
+                    "d = json.load(sys.stdin)\n"
+                    "for k, v in d.items():\n"
+                    "    for kk, vv in (v.items() if k == \"stats\" else [(None, v)]):\n"
+                    "        print((k + \".\" + kk if kk else k) + \"=\" + json.dumps(vv))' <") +
+        path;
+    FILE* p = popen(command.c_str(), "r");
+    std::string text;
+    if (p) {
+        char buf[4096];
+        for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) text.append(buf, n);
+        if (pclose(p) != 0) text.clear();
+    }
+    std::remove(path);
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+        const size_t eq = line.find('=');
+        if (eq != std::string::npos) out[line.substr(0, eq)] = line.substr(eq + 1);
+    }
+    return out;
+}
+
+// `n` messages from alice on A to bob on B, all received.
+void send_across(hsipc_region* ra, hsipc_endpoint* alice, hsipc_region* rb, hsipc_endpoint* bob, uint32_t n) {
+    hsipc_id to = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const std::vector<uint8_t> p = payload(i, 100);
+        ASSERT_OK(send_to(ra, alice, "hostB.bob", &to, p.data(), p.size()));
+        hsipc_msg m;
+        ASSERT_OK(hsipc_poll(bob, &m, 5 * kSecond)) << "message " << i;
+        hsipc_release(rb, m.off);
+    }
+}
+
+// Asks until the bridge runs and the --stats counter `key` reaches n (the
+// page follows the bridge's loop: a turn after the traffic at most); the
+// last answer.
+StatsRun wait_stats(const std::string& args, const char* key, uint64_t n) {
+    StatsRun r;
+    const int64_t deadline = now_ns() + 10 * kSecond;
+    for (;;) {
+        r = run_stats(args);
+        if ((r.status == 0 && parse_stats_line(r.out)[key] >= n) || now_ns() > deadline) return r;
+        usleep(10000);
+    }
+}
+
+TEST_F(BridgeTest, StatsOfARunningBridgeCountWhatWasSentAndMatchItsSignalLine) {
+    hsipc_endpoint* alice = open(ra_, "alice");
+    hsipc_endpoint* bob = open(rb_, "bob");
+    ASSERT_NO_FATAL_FAILURE(start_bridges({}, {"bob"}));
+    wait_for(ra_, "hostB.bob");
+    ASSERT_NO_FATAL_FAILURE(send_across(ra_, alice, rb_, bob, 50));
+
+    const std::string a_args = std::string("--region ") + a_name_.c_str() + " --host hostA";
+    const std::string b_args = std::string("--region ") + b_name_.c_str() + " --host hostB";
+    StatsRun ra = wait_stats(a_args, "forwarded", 50), rb = wait_stats(b_args, "delivered", 50);
+    ASSERT_EQ(0, ra.status) << ra.out << ra.err;
+    ASSERT_EQ(0, rb.status) << rb.out << rb.err;
+    EXPECT_EQ("", ra.err);
+    EXPECT_EQ(0u, ra.out.find("hsipc-bridge[hostA]: stats forwarded=50 delivered=0 ")) << ra.out;
+    EXPECT_EQ('\n', ra.out.back());
+    auto sa = parse_stats_line(ra.out), sb = parse_stats_line(rb.out);
+    EXPECT_EQ(50u, sa["forwarded"]);
+    EXPECT_EQ(50u, sb["delivered"]);
+    EXPECT_EQ(1u, sa["peers_up"]);
+    EXPECT_EQ(2u, sa["proxies"]) << "the host proxy hostB and hostB.bob";
+    // Quiet now: the signal line and --stats say the same, key for key.
+    EXPECT_EQ(b_.stats(), parse_stats_line(run_stats(b_args).out));
+    EXPECT_EQ(a_.stats(), parse_stats_line(run_stats(a_args).out));
+
+    // --json, and the bridge's own configuration file naming it.
+    const std::string config = b_.log + ".conf";
+    {
+        std::ofstream f(config);
+        f << "region = " << b_name_.c_str() << "\nhost = hostB\nlisten = tcp://127.0.0.1:1\npeer = hostA\n";
+    }
+    const StatsRun rj = run_stats("--json --config " + config);
+    std::remove(config.c_str());
+    ASSERT_EQ(0, rj.status) << rj.out << rj.err;
+    const auto j = parse_json(rj.out);
+    ASSERT_FALSE(j.empty()) << "not JSON: " << rj.out;
+    EXPECT_EQ("\"" + std::string(b_name_.c_str()) + "\"", j.at("region"));
+    EXPECT_EQ("\"hostB\"", j.at("host"));
+    EXPECT_EQ("true", j.at("running"));
+    EXPECT_EQ(std::to_string(b_.pid), j.at("pid"));
+    EXPECT_NEAR(double(time(nullptr)), std::stod(j.at("started_unix_s")), 120);
+    EXPECT_EQ("50", j.at("stats.delivered"));
+    EXPECT_EQ("0", j.at("stats.dropped"));
+    EXPECT_EQ("0", j.at("stats.refused_bad_magic")) << "JSON has every refusal reason, zero or not";
+    for (const auto& kv : parse_stats_line(rb.out)) EXPECT_EQ(1u, j.count("stats." + kv.first)) << kv.first;
+}
+
+TEST_F(BridgeTest, StatsOfAKilledBridgeSayNotRunningWithItsLastCountsUntilItRestarts) {
+    hsipc_endpoint* alice = open(ra_, "alice");
+    hsipc_endpoint* bob = open(rb_, "bob");
+    ASSERT_NO_FATAL_FAILURE(start_bridges({}, {"bob"}));
+    wait_for(ra_, "hostB.bob");
+    ASSERT_NO_FATAL_FAILURE(send_across(ra_, alice, rb_, bob, 20));
+    const std::string b_args = std::string("--region ") + b_name_.c_str() + " --host hostB";
+    ASSERT_EQ(0, wait_stats(b_args, "delivered", 20).status);
+    const pid_t killed = b_.pid;
+    EXPECT_EQ(128 + SIGKILL, b_.stop(SIGKILL));
+
+    StatsRun r = run_stats(b_args);
+    EXPECT_EQ(3, r.status) << r.out << r.err;
+    EXPECT_EQ(20u, parse_stats_line(r.out)["delivered"]) << r.out;
+    EXPECT_NE(std::string::npos, r.err.find("not running")) << r.err;
+    EXPECT_NE(std::string::npos, r.err.find("(pid " + std::to_string(killed) + ",")) << r.err;
+    r = run_stats("--json " + b_args);
+    EXPECT_EQ(3, r.status);
+    EXPECT_EQ("false", parse_json(r.out)["running"]) << r.out;
+
+    // Restarted, it takes the file over and counts from zero.
+    hsipc_reap(rb_);
+    ASSERT_NO_FATAL_FAILURE(b_.start());
+    r = wait_stats(b_args, "peers_up", 1);
+    EXPECT_EQ(0, r.status) << r.out << r.err;
+    EXPECT_EQ(0u, parse_stats_line(r.out)["delivered"]) << r.out;
+}
+
+TEST_F(BridgeTest, ASecondBridgeWithTheSameRegionAndHostNameRefusesToStart) {
+    ASSERT_NO_FATAL_FAILURE(start_bridges({}, {}));
+    wait_started(a_);
+    BridgeProcess twin;
+    twin.args = a_.args;
+    twin.log = a_.log + "-twin.log";
+    ASSERT_NO_FATAL_FAILURE(twin.start());
+    EXPECT_EQ(1, hsipc_test::wait_child(twin.pid, 10));
+    const std::string log = read_file(twin.log);
+    std::remove(twin.log.c_str());
+    EXPECT_NE(std::string::npos, log.find("another hsipc-bridge with host name hostA is running for region " +
+                                          std::string(a_name_.c_str())))
+        << log;
+    // The first one is undisturbed, and still the one --stats names.
+    const StatsRun r = wait_stats(std::string("--json --region ") + a_name_.c_str() + " --host hostA", "", 0);
+    EXPECT_EQ(0, r.status) << r.err;
+    EXPECT_EQ(std::to_string(a_.pid), parse_json(r.out)["pid"]);
+}
+
+TEST_F(BridgeTest, ADamagedStatsFileIsRefusedWithAReasonNeverACrash) {
+    ASSERT_NO_FATAL_FAILURE(start_bridges({}, {}));
+    wait_started(a_);
+    EXPECT_EQ(0, a_.stop());  // a clean stop leaves its last counts
+    const std::string args = std::string("--region ") + a_name_.c_str() + " --host hostA";
+    const std::string path = hsipc_bridge::stats_page_path(a_name_.c_str(), "hostA");
+    StatsRun r = run_stats(args);
+    EXPECT_EQ(3, r.status) << r.err;
+
+    ASSERT_EQ(0, truncate(path.c_str(), 100));
+    r = run_stats(args);
+    EXPECT_EQ(1, r.status) << r.err;
+    EXPECT_EQ("", r.out);
+    EXPECT_NE(std::string::npos, r.err.find(path + ": truncated: 100 bytes of 4096")) << r.err;
+
+    {
+        std::ofstream scribble(path, std::ios::binary | std::ios::trunc);
+        scribble << std::string(4096, 'x');
+    }
+    r = run_stats("--json " + args);
+    EXPECT_EQ(1, r.status) << r.err;
+    EXPECT_NE(std::string::npos, r.err.find("not an hsipc-bridge stats file (bad magic)")) << r.err;
+
+    // A bridge starting over the damage takes the file over.
+    ASSERT_NO_FATAL_FAILURE(a_.start());
+    r = wait_stats(args, "peers_up", 1);
+    EXPECT_EQ(0, r.status) << r.err;
 }
 
 }  // namespace

@@ -353,7 +353,7 @@ class WalkThroughTest(unittest.TestCase):
                     self.check_proxies()
             elif lang == "sh":
                 self.fail(f"a sh block of no known kind: {first}")
-        self.assertEqual({"root": 2, "shell": 2, "host": 5, "file": 2, "checked": 2}, ran, "blocks run, by kind")
+        self.assertEqual({"root": 2, "shell": 2, "host": 6, "file": 2, "checked": 2}, ran, "blocks run, by kind")
         # The teardown block stopped everything: the shells end.
         for shell in self.shells.values():
             shell.wait()

@@ -124,6 +124,46 @@ TEST(BridgeOptions, ConfigFileInTheLibrarysStyleAndFlagsOverIt) {
     EXPECT_EQ(to_config_text(o), to_config_text(back));
 }
 
+// --stats names a bridge by its region and host name, from flags or from
+// the bridge's own configuration file; nothing else is needed or checked.
+TEST(BridgeOptions, StatsNeedsOnlyTheRegionAndHostFromFlagsOrTheConfigFile) {
+    Options o;
+    Action a;
+    std::string e;
+    ASSERT_TRUE(parse({"--stats", "--region", "r.1", "--host", "hA"}, &o, &a, &e)) << e;
+    EXPECT_EQ(Action::stats, a);
+    EXPECT_FALSE(o.json);
+    EXPECT_TRUE(validate_stats_target(o, &e)) << e;
+    EXPECT_NE("", invalid(o)) << "no peer: the bridge itself would not start";
+
+    const std::string path = "/tmp/hsipc-bridge-stats-" + std::to_string(getpid()) + ".conf";
+    {
+        std::ofstream f(path);
+        f << "region = hostB\nhost = hostB\nlisten = tcp://127.0.0.1:5552\npeer = hostA\n";
+    }
+    Options from_file;
+    ASSERT_TRUE(parse({"--config", path, "--stats", "--json"}, &from_file, &a, &e)) << e;
+    std::remove(path.c_str());
+    EXPECT_EQ(Action::stats, a);
+    EXPECT_TRUE(from_file.json);
+    EXPECT_EQ("hostB", from_file.region);
+    EXPECT_EQ("hostB", from_file.host);
+    EXPECT_TRUE(validate_stats_target(from_file, &e)) << e;
+
+    Options bad;
+    EXPECT_FALSE(parse({"--json", "--region", "r", "--host", "h"}, &bad, &a, &e));
+    EXPECT_NE(std::string::npos, e.find("--json goes with --stats")) << e;
+    bad = Options();
+    bad.region = "r";
+    EXPECT_FALSE(validate_stats_target(bad, &e));
+    EXPECT_NE(std::string::npos, e.find("no host name")) << e;
+    bad.host = "h.x";  // a dot would make the stats file's name ambiguous
+    EXPECT_FALSE(validate_stats_target(bad, &e));
+    bad.host = "h";
+    bad.region = "../etc";
+    EXPECT_FALSE(validate_stats_target(bad, &e));
+}
+
 TEST(BridgeOptions, ConfigErrorsNameTheLine) {
     Options o;
     std::string e;
@@ -342,6 +382,17 @@ TEST(BridgeProgram, HelpVersionCheckAndExitStatuses) {
             "HSIPC_CONFIG=/nonexistent");
     EXPECT_EQ(1, r.status) << r.out;
     EXPECT_NE(std::string::npos, r.out.find("cannot attach")) << r.out;
+    // --stats: usage errors are 2, a bridge that never ran a failure (1).
+    r = run("--help");
+    EXPECT_NE(std::string::npos, r.out.find("--stats")) << r.out;
+    EXPECT_NE(std::string::npos, r.out.find("3 --stats of a bridge that is not running")) << r.out;
+    r = run("--stats --region r");
+    EXPECT_EQ(2, r.status) << r.out;
+    r = run("--json --region r --host hA");
+    EXPECT_EQ(2, r.status) << r.out;
+    r = run("--stats --region bridge-options-" + std::to_string(getpid()) + " --host hA");
+    EXPECT_EQ(1, r.status) << r.out;
+    EXPECT_NE(std::string::npos, r.out.find("no hsipc-bridge with host name hA has run")) << r.out;
 }
 
 // --keygen as an operator uses it, and a secret key file that others could
