@@ -265,6 +265,47 @@ class TwoHostsTest(unittest.TestCase):
             self.assertEqual(f"done {2 * count}", self.stop_sink(sub))
         self.finish()
 
+    def kill_bridge(self, side, gone):
+        """Kills side's bridge with SIGKILL and reaps its host. Reaped, the
+        dead bridge's endpoints (gone) are gone and its buffers are back:
+        what is not free is what the live endpoints' inboxes hold, and at
+        most the one buffer a peer process has in hand."""
+        host, bridge = (self.a, self.bridge_a) if side == "A" else (self.b, self.bridge_b)
+        self.assertEqual(-signal.SIGKILL, bridge.stop(signal.SIGKILL))
+        host.reap()
+        stat = host.stat()
+        self.assertTrue(all(e["alive"] for e in stat["endpoints"]), stat["endpoints"])
+        self.assertNotIn(bridge.pid, [e["owner_pid"] for e in stat["endpoints"]])
+        self.assertFalse(set(gone) & {e["name"] for e in stat["endpoints"]}, stat["endpoints"])
+        not_free = sum(p["buffers"] - p["free"] for p in stat["pools"])
+        queued = sum(e["queued"] for e in stat["endpoints"])
+        self.assertIn(not_free - queued, (0, 1), f"{host.label}: {not_free} buffers not free, {queued} queued")
+
+    def restart_bridge(self, side):
+        """side's bridge again, with the arguments it had."""
+        if side == "A":
+            self.bridge_a = self.a.bridge(*self.a_args)
+            return self.bridge_a
+        self.bridge_b = self.b.bridge(*self.b_args)
+        return self.bridge_b
+
+    def read_to_last(self, receiver, received, last):
+        """received, the lines a sink or subscriber printed so far, followed
+        up to the one of message number last. At most once, in order: no
+        duplicate, no reordering, and what was lost is one run of
+        consecutive messages, those a dead bridge held or missed. Returns
+        the lines' sequence numbers and the gaps."""
+        seqs = [int(line.split()[2]) for line in received]
+        while seqs[-1] < last:
+            line = receiver.next_line()
+            received.append(line)
+            seqs.append(int(line.split()[2]))
+        self.assertEqual(last, seqs[-1])
+        self.assertTrue(all(x < y for x, y in zip(seqs, seqs[1:])), "duplicate or out of order")
+        gaps = [(x, y) for x, y in zip(seqs, seqs[1:]) if y != x + 1]
+        self.assertLessEqual(len(gaps), 1, f"lost more than one run: {gaps}")
+        return seqs, gaps
+
     def kill_mid_stream(self, victim_side):
         """A stream from A to B; the bridge on victim_side is killed with
         SIGKILL while it flows, its host reaped, then it is restarted with
@@ -276,42 +317,13 @@ class TwoHostsTest(unittest.TestCase):
         before = sink.read_lines(100)
         self.check_stream(before, "s", 100)
 
-        host, bridge, args = ((self.a, self.bridge_a, self.a_args) if victim_side == "A"
-                              else (self.b, self.bridge_b, self.b_args))
-        self.assertEqual(-signal.SIGKILL, bridge.stop(signal.SIGKILL))
-        # Reaped, the dead bridge's proxies are gone and its buffers are back:
-        # what is not free is what the live endpoints' inboxes hold, and at
-        # most the one buffer a peer process has in hand.
-        host.reap()
-        stat = host.stat()
-        self.assertTrue(all(e["alive"] for e in stat["endpoints"]), stat["endpoints"])
-        self.assertNotIn(bridge.pid, [e["owner_pid"] for e in stat["endpoints"]])
-        proxies = {"A": ("hostB", "hostB.sink"), "B": ("hostA", "hostA.source")}[victim_side]
-        self.assertFalse(set(proxies) & {e["name"] for e in stat["endpoints"]}, stat["endpoints"])
-        not_free = sum(p["buffers"] - p["free"] for p in stat["pools"])
-        queued = sum(e["queued"] for e in stat["endpoints"])
-        self.assertIn(not_free - queued, (0, 1), f"{host.label}: {not_free} buffers not free, {queued} queued")
-
-        restarted = host.bridge(*args)
-        if victim_side == "A":
-            self.bridge_a = restarted
-        else:
-            self.bridge_b = restarted
+        self.kill_bridge(victim_side, {"A": ("hostB", "hostB.sink"), "B": ("hostA", "hostA.source")}[victim_side])
+        self.restart_bridge(victim_side)
         # Traffic resumes without restarting the applications: 100 messages more.
         received = before + sink.read_lines(100)
         source.send_signal(signal.SIGUSR1)  # stop sending; it stays open for its messages' sake
         last = int(source.expect("sent").split()[1])
-        seqs = [int(line.split()[2]) for line in received]
-        while seqs[-1] < last:
-            line = sink.next_line()
-            received.append(line)
-            seqs.append(int(line.split()[2]))
-        # At most once, in order: no duplicate, no reordering, and what was
-        # lost is one run of consecutive messages, those the dead bridge held.
-        self.assertEqual(last, seqs[-1])
-        self.assertTrue(all(x < y for x, y in zip(seqs, seqs[1:])), "duplicate or out of order")
-        gaps = [(x, y) for x, y in zip(seqs, seqs[1:]) if y != x + 1]
-        self.assertLessEqual(len(gaps), 1, f"lost more than one run: {gaps}")
+        seqs, gaps = self.read_to_last(sink, received, last)
         for seq, line in zip(seqs, received):
             data = payload("s", seq)
             self.assertEqual(f"msg s {seq} {len(data)} {zlib.crc32(data)} 1", line)
