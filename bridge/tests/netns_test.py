@@ -338,6 +338,64 @@ class TwoHostsTest(unittest.TestCase):
     def test_kill_connecting_bridge_mid_stream(self):
         self.kill_mid_stream("A")
 
+    def kill_mid_topic_stream(self, victim_side):
+        """Topic "frames", published on A (1 ms apart, until told to stop)
+        and subscribed on B; the bridge on victim_side is killed with SIGKILL
+        while it flows, its host reaped (the shared buffers its subscription
+        and ZeroMQ held come back, checked by kill_bridge), then restarted
+        with the same arguments while publisher and subscriber keep running.
+        Publications reach the subscriber again; what was lost is one run.
+        The bridge that lived accounts for every publication it saw, and
+        every one the restarted bridge passed on arrived."""
+        self.start_topic_bridges("frames")
+        [sub] = self.subscribers("frames", (self.b, "subB"))
+        pub = self.a.peer("publisher", "pubA", "frames", "--prefix", "k", "--gap-us", "1000")
+        before = sub.read_lines(100)
+        self.check_topic_stream(before, {"k": "hostA.pubA"}, 100)
+
+        survivor = self.bridge_b if victim_side == "A" else self.bridge_a
+        self.kill_bridge(victim_side, {"A": ("hostB", "hostA.frames"),
+                                       "B": ("hostA", "hostA.pubA", "hostB.frames")}[victim_side])
+        restarted = self.restart_bridge(victim_side)
+        received = before + sub.read_lines(100)
+        pub.send_signal(signal.SIGUSR1)  # stop publishing; it stays open for its publications' sake
+        last, delivered, skipped = map(int, pub.expect("published").split()[1:])
+        seqs, gaps = self.read_to_last(sub, received, last)
+        for seq, line in zip(seqs, received):
+            data = topic_payload("k", seq)
+            self.assertEqual(f"msg k {seq} {len(data)} {zlib.crc32(data)} hostA.pubA 1", line)
+        # Read once the last publication arrived, so each bridge has
+        # counted every one it will.
+        s_live, s_new = survivor.stats(), restarted.stats()
+        self.assertEqual(0, skipped)
+        if victim_side == "B":
+            # A's bridge, pubA's one subscriber on A, saw every publication,
+            # and sent each to B or counted it dropped (B dead or down).
+            self.assertEqual(last, delivered)
+            self.assertEqual(last, s_live["topic_forwarded"] + s_live["topic_dropped_link"]
+                             + s_live["topic_dropped_peer_down"], s_live)
+            passed_on = s_new["topic_published"]
+        else:
+            # B's bridge published on B every message the subscriber got.
+            self.assertEqual(len(seqs), s_live["topic_published"])
+            passed_on = s_new["topic_forwarded"]
+        # The restarted bridge's publications are the stream's last, all there.
+        self.assertGreater(passed_on, 0)
+        self.assertEqual(list(range(last - passed_on + 1, last + 1)), seqs[-passed_on:])
+        self.assertEqual((0, 0, 0, 0), (s_new["topic_skipped"], s_new["topic_dropped"], s_new["refused"],
+                                        s_new["lost"]), "restarted: topic_skipped, topic_dropped, refused, lost")
+        self.assertEqual((0, 0), (s_live["topic_skipped"], s_live["refused"]), "live: topic_skipped, refused")
+        print(f"kill bridge {victim_side} mid topic: {last} published, {len(seqs)} received, "
+              f"lost {last - len(seqs)} (runs {gaps})", file=sys.stderr)
+        self.assertEqual(f"done {len(seqs)}", self.stop_sink(sub))
+        self.finish()
+
+    def test_kill_subscribers_bridge_mid_topic_stream(self):
+        self.kill_mid_topic_stream("B")
+
+    def test_kill_publishers_bridge_mid_topic_stream(self):
+        self.kill_mid_topic_stream("A")
+
 
 # ---- docs/bridge.md's walk-through ----------------------------------------------------------
 
