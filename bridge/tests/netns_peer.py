@@ -25,6 +25,19 @@ event, for the harness to check:
       N requests payload("req", i), each awaited: "reply SEQ OK" where the
       reply is payload("req", i).upper() and comes from DEST, else "reply
       SEQ BAD". Then "replies N".
+  subscriber REGION NAME TOPIC
+      "ready" once NAME is open and subscribed to TOPIC; then per message
+      "msg PREFIX SEQ LENGTH CRC32 SENDER SHARED", SENDER the name the
+      publisher's id has in this region (a local publisher, or the bridge's
+      proxy PEER.PUBLISHER for a remote one; "?" for an id first seen
+      after its endpoint closed), SHARED 1 where msg.flags has MSG_SHARED.
+      SIGTERM: "done N".
+  publisher REGION NAME TOPIC --prefix P [--count N] [--gap-us U]
+      publishes topic_payload(P, 1), topic_payload(P, 2), ... to TOPIC: N
+      of them, or until SIGUSR1 where N is 0. Then "published N DELIVERED
+      SKIPPED", the sums of what hsipc's publish returned, and it keeps NAME
+      open until SIGTERM, as a source does (a publication whose publisher
+      closed before the bridge read it would come from the host proxy).
 
 Exit status 0 when the run went as described, 1 when a step timed out.
 """
@@ -53,6 +66,17 @@ def payload(prefix: str, seq: int) -> bytes:
     filler = bytes(range(32, 127)) * 32
     length = 2900 + seq % 100 if seq % 50 == 0 else (seq * 7919) % 200
     return head + filler[seq % 95:][:length]
+
+
+def topic_payload(prefix: str, seq: int) -> bytes:
+    """Publication SEQ of a topic stream: payload(), but every 100th fills a
+    64 KiB buffer to its last byte and every 100th from the 50th is 1 MiB,
+    so that a stream crosses in each of the default region's three pools
+    (4,096 of 256 B, 256 of 64 KiB, 8 of 4 MiB). Two streams of 200 hold at
+    most 4 of the 8 largest buffers of a host even if no one released any."""
+    data = payload(prefix, seq)
+    size = {0: 64 * 1024, 50: 1024 * 1024}.get(seq % 100)
+    return (data * (size // len(data) + 1))[:size] if size else data
 
 
 def parse(data: bytes):
@@ -93,6 +117,24 @@ class SenderCheck:
             except hsipc.NotFound:
                 return 0
         return int(sender in self.ids)
+
+
+class SenderNames:
+    """The name of the endpoint an id stands for, as this region lists it.
+    Looked up once per id: an id carries a generation, so no later endpoint
+    has it, and the name a message's sender had stays right after the
+    endpoint closed (a restarted bridge's new proxies have new ids)."""
+
+    def __init__(self, region):
+        self.region, self.names = region, {}
+
+    def __call__(self, sender: int) -> str:
+        if sender not in self.names:
+            listed = {e.id: e.name for e in self.region.endpoints()}
+            if sender not in listed:
+                return "?"
+            self.names[sender] = listed[sender]
+        return self.names[sender]
 
 
 class Stopped(Exception):
@@ -208,25 +250,73 @@ def run_request(region, args) -> int:
     return 0
 
 
+def run_subscriber(region, args) -> int:
+    name_of = SenderNames(region)
+    with region.open(args.name) as ep:
+        ep.subscribe(region.topic(args.topic))
+        say("ready")
+        count = 0
+        while not STOP:
+            msg = ep.poll(timeout=0.05)
+            if msg is None:
+                continue
+            with msg:
+                data = bytes(msg.data[:msg.length])  # a read-only view: the other subscribers' bytes too
+                prefix, seq = parse(data)
+                shared = int(bool(msg.flags & hsipc.MSG_SHARED))
+                say(f"msg {prefix} {seq} {len(data)} {zlib.crc32(data)} {name_of(msg.sender)} {shared}")
+            count += 1
+        say(f"done {count}")
+    return 0
+
+
+def run_publisher(region, args) -> int:
+    with region.open(args.name) as ep:
+        topic = region.topic(args.topic)
+        seq = delivered = skipped = 0
+        while not STOP_SENDING and (args.count == 0 or seq < args.count):
+            data = topic_payload(args.prefix, seq + 1)
+            buf = region.alloc(len(data), timeout=STEP_TIMEOUT)
+            buf.data[:len(data)] = data
+            try:
+                result = ep.publish(topic, buf, len(data))
+            except BaseException:
+                buf.release()  # still ours: the publish never happened
+                raise
+            seq += 1
+            delivered += result.delivered
+            skipped += result.skipped
+            if args.gap_us:
+                time.sleep(args.gap_us / 1e6)
+        say(f"published {seq} {delivered} {skipped}")
+        while not STOP:
+            time.sleep(0.01)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="role", required=True)
-    for role in ("sink", "source", "echo", "request"):
+    for role in ("sink", "source", "echo", "request", "subscriber", "publisher"):
         p = sub.add_parser(role)
         p.add_argument("region")
         p.add_argument("name")
+        if role in ("subscriber", "publisher"):
+            p.add_argument("topic")
         if role in ("source", "request"):
             p.add_argument("dest")
+        if role in ("source", "request", "publisher"):
             p.add_argument("--count", type=int, default=0)
-        else:
+        if role in ("sink", "echo"):
             p.add_argument("--from", dest="sender")
-        if role == "source":
+        if role in ("source", "publisher"):
             p.add_argument("--prefix", required=True)
             p.add_argument("--gap-us", type=int, default=0)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, on_sigterm)
     signal.signal(signal.SIGUSR1, on_sigusr1)
-    run = {"sink": run_sink, "source": run_source, "echo": run_echo, "request": run_request}[args.role]
+    run = {"sink": run_sink, "source": run_source, "echo": run_echo, "request": run_request,
+           "subscriber": run_subscriber, "publisher": run_publisher}[args.role]
     try:
         with hsipc.attach(args.region) as region:
             return run(region, args)

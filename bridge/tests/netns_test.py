@@ -17,7 +17,8 @@ Adding a case: a test method of TwoHostsTest, where setUp has made the
 hosts self.a and self.b. self.start_bridges() starts both bridges (exports
 per side; extra flags per side); host.peer(ROLE, ...)
 starts a netns_peer.py role on a host (add a role there for a new kind of
-application process, e.g. a publisher and a subscriber for topics);
+application process); self.start_topic_bridges() and self.subscribers()
+set up a topic shared by both hosts;
 proc.expect() / proc.read_lines() read what it reports, with a timeout;
 bridge.stats() reads a bridge's counters; end with self.finish(), which
 stops every process and checks both hosts for leaks.
@@ -45,7 +46,7 @@ SOURCE_DIR = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 from netns_hosts import (REGION, TIMEOUT, Bridge, Host, Proc, command, remove_netns, remove_stale_netns,  # noqa: E402
                          skip_reason, unique_netns_names, veth_pair, wait_for)
-from netns_peer import payload  # noqa: E402 (the peers' payloads, to check contents)
+from netns_peer import payload, topic_payload  # noqa: E402 (the peers' payloads, to check contents)
 
 SKIP = 77
 # Fast enough to keep the kill cases short, slow enough for a loaded machine.
@@ -183,6 +184,128 @@ class TwoHostsTest(unittest.TestCase):
         self.assertEqual(f"done {count}", self.stop_sink(server))
         self.finish()
 
+    def start_topic_bridges(self, topic):
+        """Both bridges export topic. Once start_bridges returns, each has
+        the other's HELLO, and with it the topics the other exports: a
+        bridge brings a peer up (its host proxy) and records that HELLO's
+        topics in one turn, before it looks at what local processes
+        published again. Its own subscription is made before it connects:
+        so from then on every publication on either host is forwarded."""
+        flags = ["--export-topic", topic]
+        self.start_bridges(a_flags=flags, b_flags=flags)
+
+    def subscribers(self, topic, *where):
+        """netns_peer.py subscribers to topic, one per (host, name), all
+        started at once; returned once each has subscribed."""
+        subs = [host.peer("subscriber", name, topic) for host, name in where]
+        for sub in subs:
+            sub.expect("ready")
+        return subs
+
+    def check_topic_stream(self, lines, publishers, count):
+        """lines are one subscriber's reports of exactly topic_payload(prefix,
+        1..count) from each prefix of publishers (prefix: the publisher's
+        name where the subscriber is), each publisher's in order, shared,
+        with its bytes. Different publishers' may interleave."""
+        by_prefix = {prefix: [] for prefix in publishers}
+        for line in lines:
+            prefix = line.split()[1]
+            self.assertIn(prefix, by_prefix, f"a message from no publisher of the case: {line}")
+            by_prefix[prefix].append(line)
+        for prefix, sender in publishers.items():
+            expected = []
+            for seq in range(1, count + 1):
+                data = topic_payload(prefix, seq)
+                expected.append(f"msg {prefix} {seq} {len(data)} {zlib.crc32(data)} {sender} 1")
+            self.assertEqual(expected, by_prefix[prefix], f"from {sender}")
+
+    def test_topic_with_subscribers_on_both_hosts(self):
+        """Topic "frames", exported by both bridges: on A a publisher and two
+        subscribers, on B a publisher and one. Every subscriber gets all 200
+        publications of both publishers, the remote one's from the proxy
+        that stands for it, each publisher's in order, shared, with their
+        bytes (sizes in every pool: 64 KiB and 1 MiB among them), and
+        nothing twice: no bridge forwards back what it published itself.
+        The bridges' counters agree exactly.
+
+        Exact delivery is what the rules give here, however loaded the
+        machine (short of a bridge stalled for a whole peer_timeout): a
+        subscriber's inbox (1,024) holds both streams (400) unread, so none
+        is ever full; each link carries 200 TOPIC frames, under half the
+        high-water mark (1,000), where ZeroMQ never refuses one (docs/
+        bridge.md, Topics); and the pools hold both streams unreleased. The
+        pause between publications only keeps both directions flowing at
+        once."""
+        count = 200
+        self.start_topic_bridges("frames")
+        *subs_a, sub_b = self.subscribers("frames", (self.a, "subA1"), (self.a, "subA2"), (self.b, "subB"))
+        args = ["--count", str(count), "--gap-us", "500"]
+        pub_a = self.a.peer("publisher", "pubA", "frames", "--prefix", "fa", *args)
+        pub_b = self.b.peer("publisher", "pubB", "frames", "--prefix", "fb", *args)
+        for sub in subs_a:
+            self.check_topic_stream(sub.read_lines(2 * count), {"fa": "pubA", "fb": "hostB.pubB"}, count)
+        self.check_topic_stream(sub_b.read_lines(2 * count), {"fa": "hostA.pubA", "fb": "pubB"}, count)
+        # Delivered locally to every subscriber and the bridge's own
+        # subscription, none skipped.
+        self.assertEqual(f"published {count} {3 * count} 0", pub_a.expect("published"))
+        self.assertEqual(f"published {count} {2 * count} 0", pub_b.expect("published"))
+        # An echo would follow the publication it repeats within a bridge's
+        # turn or two and one crossing of the link, milliseconds at most:
+        # this pause leaves ample time for one to show, in the counters and
+        # at the subscribers.
+        time.sleep(0.3)
+        for bridge in (self.bridge_a, self.bridge_b):
+            s = bridge.stats()
+            self.assertEqual((count, count, 0, 0, 0, 0, 0, 1),
+                             (s["topic_forwarded"], s["topic_published"], s["topic_skipped"], s["topic_dropped"],
+                              s["refused"], s["lost"], s["dropped"], s["peers_up"]),
+                             f"{bridge.label}: topic_forwarded, topic_published, topic_skipped, topic_dropped, "
+                             "refused, lost, dropped, peers_up")
+        for sub in [*subs_a, sub_b]:
+            self.assertEqual(f"done {2 * count}", self.stop_sink(sub))
+        self.finish()
+
+    def kill_bridge(self, side, gone):
+        """Kills side's bridge with SIGKILL and reaps its host. Reaped, the
+        dead bridge's endpoints (gone) are gone and its buffers are back:
+        what is not free is what the live endpoints' inboxes hold, and at
+        most the one buffer a peer process has in hand."""
+        host, bridge = (self.a, self.bridge_a) if side == "A" else (self.b, self.bridge_b)
+        self.assertEqual(-signal.SIGKILL, bridge.stop(signal.SIGKILL))
+        host.reap()
+        stat = host.stat()
+        self.assertTrue(all(e["alive"] for e in stat["endpoints"]), stat["endpoints"])
+        self.assertNotIn(bridge.pid, [e["owner_pid"] for e in stat["endpoints"]])
+        self.assertFalse(set(gone) & {e["name"] for e in stat["endpoints"]}, stat["endpoints"])
+        not_free = sum(p["buffers"] - p["free"] for p in stat["pools"])
+        queued = sum(e["queued"] for e in stat["endpoints"])
+        self.assertIn(not_free - queued, (0, 1), f"{host.label}: {not_free} buffers not free, {queued} queued")
+
+    def restart_bridge(self, side):
+        """side's bridge again, with the arguments it had."""
+        if side == "A":
+            self.bridge_a = self.a.bridge(*self.a_args)
+            return self.bridge_a
+        self.bridge_b = self.b.bridge(*self.b_args)
+        return self.bridge_b
+
+    def read_to_last(self, receiver, received, last):
+        """received, the lines a sink or subscriber printed so far, followed
+        up to the one of message number last. At most once, in order: no
+        duplicate, no reordering, and what was lost is one run of
+        consecutive messages, those a dead bridge held or missed. Returns
+        the lines' sequence numbers and the gaps."""
+        seqs = [int(line.split()[2]) for line in received]
+        while seqs[-1] < last:
+            line = receiver.next_line()
+            received.append(line)
+            seqs.append(int(line.split()[2]))
+        self.assertEqual(last, seqs[-1])
+        self.assertTrue(all(x < y for x, y in zip(seqs, seqs[1:])), "duplicate or out of order")
+        gaps = [(x, y) for x, y in zip(seqs, seqs[1:]) if y != x + 1]
+        self.assertLessEqual(len(gaps), 1, f"lost more than one run: {gaps}")
+        return seqs, gaps
+
     def kill_mid_stream(self, victim_side):
         """A stream from A to B; the bridge on victim_side is killed with
         SIGKILL while it flows, its host reaped, then it is restarted with
@@ -194,42 +317,13 @@ class TwoHostsTest(unittest.TestCase):
         before = sink.read_lines(100)
         self.check_stream(before, "s", 100)
 
-        host, bridge, args = ((self.a, self.bridge_a, self.a_args) if victim_side == "A"
-                              else (self.b, self.bridge_b, self.b_args))
-        self.assertEqual(-signal.SIGKILL, bridge.stop(signal.SIGKILL))
-        # Reaped, the dead bridge's proxies are gone and its buffers are back:
-        # what is not free is what the live endpoints' inboxes hold, and at
-        # most the one buffer a peer process has in hand.
-        host.reap()
-        stat = host.stat()
-        self.assertTrue(all(e["alive"] for e in stat["endpoints"]), stat["endpoints"])
-        self.assertNotIn(bridge.pid, [e["owner_pid"] for e in stat["endpoints"]])
-        proxies = {"A": ("hostB", "hostB.sink"), "B": ("hostA", "hostA.source")}[victim_side]
-        self.assertFalse(set(proxies) & {e["name"] for e in stat["endpoints"]}, stat["endpoints"])
-        not_free = sum(p["buffers"] - p["free"] for p in stat["pools"])
-        queued = sum(e["queued"] for e in stat["endpoints"])
-        self.assertIn(not_free - queued, (0, 1), f"{host.label}: {not_free} buffers not free, {queued} queued")
-
-        restarted = host.bridge(*args)
-        if victim_side == "A":
-            self.bridge_a = restarted
-        else:
-            self.bridge_b = restarted
+        self.kill_bridge(victim_side, {"A": ("hostB", "hostB.sink"), "B": ("hostA", "hostA.source")}[victim_side])
+        self.restart_bridge(victim_side)
         # Traffic resumes without restarting the applications: 100 messages more.
         received = before + sink.read_lines(100)
         source.send_signal(signal.SIGUSR1)  # stop sending; it stays open for its messages' sake
         last = int(source.expect("sent").split()[1])
-        seqs = [int(line.split()[2]) for line in received]
-        while seqs[-1] < last:
-            line = sink.next_line()
-            received.append(line)
-            seqs.append(int(line.split()[2]))
-        # At most once, in order: no duplicate, no reordering, and what was
-        # lost is one run of consecutive messages, those the dead bridge held.
-        self.assertEqual(last, seqs[-1])
-        self.assertTrue(all(x < y for x, y in zip(seqs, seqs[1:])), "duplicate or out of order")
-        gaps = [(x, y) for x, y in zip(seqs, seqs[1:]) if y != x + 1]
-        self.assertLessEqual(len(gaps), 1, f"lost more than one run: {gaps}")
+        seqs, gaps = self.read_to_last(sink, received, last)
         for seq, line in zip(seqs, received):
             data = payload("s", seq)
             self.assertEqual(f"msg s {seq} {len(data)} {zlib.crc32(data)} 1", line)
@@ -243,6 +337,64 @@ class TwoHostsTest(unittest.TestCase):
 
     def test_kill_connecting_bridge_mid_stream(self):
         self.kill_mid_stream("A")
+
+    def kill_mid_topic_stream(self, victim_side):
+        """Topic "frames", published on A (1 ms apart, until told to stop)
+        and subscribed on B; the bridge on victim_side is killed with SIGKILL
+        while it flows, its host reaped (the shared buffers its subscription
+        and ZeroMQ held come back, checked by kill_bridge), then restarted
+        with the same arguments while publisher and subscriber keep running.
+        Publications reach the subscriber again; what was lost is one run.
+        The bridge that lived accounts for every publication it saw, and
+        every one the restarted bridge passed on arrived."""
+        self.start_topic_bridges("frames")
+        [sub] = self.subscribers("frames", (self.b, "subB"))
+        pub = self.a.peer("publisher", "pubA", "frames", "--prefix", "k", "--gap-us", "1000")
+        before = sub.read_lines(100)
+        self.check_topic_stream(before, {"k": "hostA.pubA"}, 100)
+
+        survivor = self.bridge_b if victim_side == "A" else self.bridge_a
+        self.kill_bridge(victim_side, {"A": ("hostB", "hostA.frames"),
+                                       "B": ("hostA", "hostA.pubA", "hostB.frames")}[victim_side])
+        restarted = self.restart_bridge(victim_side)
+        received = before + sub.read_lines(100)
+        pub.send_signal(signal.SIGUSR1)  # stop publishing; it stays open for its publications' sake
+        last, delivered, skipped = map(int, pub.expect("published").split()[1:])
+        seqs, gaps = self.read_to_last(sub, received, last)
+        for seq, line in zip(seqs, received):
+            data = topic_payload("k", seq)
+            self.assertEqual(f"msg k {seq} {len(data)} {zlib.crc32(data)} hostA.pubA 1", line)
+        # Read once the last publication arrived, so each bridge has
+        # counted every one it will.
+        s_live, s_new = survivor.stats(), restarted.stats()
+        self.assertEqual(0, skipped)
+        if victim_side == "B":
+            # A's bridge, pubA's one subscriber on A, saw every publication,
+            # and sent each to B or counted it dropped (B dead or down).
+            self.assertEqual(last, delivered)
+            self.assertEqual(last, s_live["topic_forwarded"] + s_live["topic_dropped_link"]
+                             + s_live["topic_dropped_peer_down"], s_live)
+            passed_on = s_new["topic_published"]
+        else:
+            # B's bridge published on B every message the subscriber got.
+            self.assertEqual(len(seqs), s_live["topic_published"])
+            passed_on = s_new["topic_forwarded"]
+        # The restarted bridge's publications are the stream's last, all there.
+        self.assertGreater(passed_on, 0)
+        self.assertEqual(list(range(last - passed_on + 1, last + 1)), seqs[-passed_on:])
+        self.assertEqual((0, 0, 0, 0), (s_new["topic_skipped"], s_new["topic_dropped"], s_new["refused"],
+                                        s_new["lost"]), "restarted: topic_skipped, topic_dropped, refused, lost")
+        self.assertEqual((0, 0), (s_live["topic_skipped"], s_live["refused"]), "live: topic_skipped, refused")
+        print(f"kill bridge {victim_side} mid topic: {last} published, {len(seqs)} received, "
+              f"lost {last - len(seqs)} (runs {gaps})", file=sys.stderr)
+        self.assertEqual(f"done {len(seqs)}", self.stop_sink(sub))
+        self.finish()
+
+    def test_kill_subscribers_bridge_mid_topic_stream(self):
+        self.kill_mid_topic_stream("B")
+
+    def test_kill_publishers_bridge_mid_topic_stream(self):
+        self.kill_mid_topic_stream("A")
 
 
 # ---- docs/bridge.md's walk-through ----------------------------------------------------------
