@@ -98,17 +98,18 @@ enum class Try { stable, odd, changed };
 // Orders: the first load of the sequence acquires, pairing with the
 // writer's release store that ended a write, so a copy that starts at an
 // even sequence sees everything written before it. The words are loaded
-// relaxed; the acquire fence after them pairs with the writer's release
-// fence after its odd store: if any word we loaded was written after that
-// odd store, the fence makes the odd (or a later) sequence visible to the
-// second load, which then differs from the first. The fence also orders
-// every load the caller makes after this (the header's sequence, again).
+// with acquire, pairing with the writer's release stores of them, which
+// follow its odd store: if any word we loaded was written after that odd
+// store, the odd (or a later) sequence is visible to the second load,
+// which then differs from the first. The acquire loads also order every
+// load after them (the second, and the caller's of the header's sequence).
+// No fences: ThreadSanitizer does not model them, and on x86 an acquire
+// load and a release store are plain moves anyway.
 Try try_copy(const std::atomic<uint64_t>* page, size_t seq_word, size_t first, size_t n, uint64_t* out,
              uint64_t* seen) {
     const uint64_t before = page[seq_word].load(std::memory_order_acquire);
-    for (size_t i = first; i < first + n; i++) out[i] = page[i].load(std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_acquire);
-    const uint64_t after = page[seq_word].load(std::memory_order_relaxed);
+    for (size_t i = first; i < first + n; i++) out[i] = page[i].load(std::memory_order_acquire);
+    const uint64_t after = page[seq_word].load(std::memory_order_acquire);
     *seen = before;
     if (before != after) return Try::changed;
     return before & 1 ? Try::odd : Try::stable;
@@ -412,7 +413,7 @@ bool StatsPage::open(const std::string& region, const std::string& host, const C
     begin_write(kHeaderSeqWord, header_seq_);
     begin_write(kValuesSeqWord, values_seq_);
     for (size_t i = 0; i < kWords; i++) {
-        if (i != kHeaderSeqWord && i != kValuesSeqWord) words_[i].store(words[i], std::memory_order_relaxed);
+        if (i != kHeaderSeqWord && i != kValuesSeqWord) words_[i].store(words[i], std::memory_order_release);
     }
     end_write(kValuesSeqWord, &values_seq_);
     end_write(kHeaderSeqWord, &header_seq_);
@@ -421,14 +422,11 @@ bool StatsPage::open(const std::string& region, const std::string& host, const C
 
 // A seqlock's writer side (there is only one writer, so each sequence is
 // ours to keep: *seq is the last, even, value published). The odd store is
-// relaxed, then a release fence orders it before every store of the page
-// that follows: a reader whose acquire fence sees any of those stores also
-// sees the odd sequence. The even store releases the page's stores to a
-// reader that acquires it.
-void StatsPage::begin_write(size_t seq_word, uint64_t seq) {
-    words_[seq_word].store(seq + 1, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_release);
-}
+// relaxed; every store of the page that follows is a release, which orders
+// the odd store before it: a reader whose acquire load sees any of those
+// stores also sees the odd sequence. The even store releases the page's
+// stores to a reader that acquires it.
+void StatsPage::begin_write(size_t seq_word, uint64_t seq) { words_[seq_word].store(seq + 1, std::memory_order_relaxed); }
 
 void StatsPage::end_write(size_t seq_word, uint64_t* seq) {
     *seq += 2;
@@ -441,7 +439,7 @@ void StatsPage::publish(const Counters& c, const Gauges& g) {
     size_t i = kValuesWord;
     const size_t end = kValuesWord + count_;
     visit_stats(c, g, [&](const char*, uint64_t value, bool) {
-        if (i < end) words_[i++].store(value, std::memory_order_relaxed);
+        if (i < end) words_[i++].store(value, std::memory_order_release);  // see begin_write
     });
     end_write(kValuesSeqWord, &values_seq_);
 }
