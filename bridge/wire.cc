@@ -89,17 +89,30 @@ Refusal read_names(Reader& in, size_t max, uint32_t* count, std::string_view* na
     return Refusal::none;
 }
 
+// What MSG, TOPIC and a BATCH record share: u8 src length, src, u8 dst
+// length, dst, u32 payload length. Read, then checked apart, since MSG
+// checks its seq between the two.
+void read_addresses(Reader& in, std::string_view* src, std::string_view* dst, uint32_t* payload_size) {
+    const size_t src_size = size_t(in.le(1));
+    *src = in.text(src_size);
+    const size_t dst_size = size_t(in.le(1));
+    *dst = in.text(dst_size);
+    *payload_size = uint32_t(in.le(4));
+}
+
+Refusal check_addresses(std::string_view src, std::string_view dst, uint32_t payload_size, uint64_t max_payload) {
+    if ((!src.empty() && !valid_name(src)) || !valid_name(dst)) return Refusal::bad_name;
+    if (payload_size > max_payload) return Refusal::too_big;
+    return Refusal::none;
+}
+
 // One BATCH record: checked the same way whether decode() validates a
 // batch or Records walks one it accepted.
 Refusal read_record(Reader& in, uint64_t max_payload, Record* out) {
-    const size_t src_size = size_t(in.le(1));
-    out->src = in.text(src_size);
-    const size_t dst_size = size_t(in.le(1));
-    out->dst = in.text(dst_size);
-    out->payload_size = uint32_t(in.le(4));
+    read_addresses(in, &out->src, &out->dst, &out->payload_size);
     if (!in.ok()) return Refusal::truncated;
-    if ((!out->src.empty() && !valid_name(out->src)) || !valid_name(out->dst)) return Refusal::bad_name;
-    if (out->payload_size > max_payload) return Refusal::too_big;
+    const Refusal r = check_addresses(out->src, out->dst, out->payload_size, max_payload);
+    if (r != Refusal::none) return r;
     const std::string_view bytes = in.text(out->payload_size);
     if (!in.ok()) return Refusal::truncated;
     out->payload = reinterpret_cast<const uint8_t*>(bytes.data());
@@ -194,15 +207,11 @@ Refusal decode(const Part* parts, size_t count, uint64_t max_payload, Frame* out
     case Kind::msg:
     case Kind::topic: {
         out->seq = in.le(8);
-        const size_t src_size = size_t(in.le(1));
-        out->src = in.text(src_size);
-        const size_t dst_size = size_t(in.le(1));
-        out->dst = in.text(dst_size);
-        out->payload_size = uint32_t(in.le(4));
+        read_addresses(in, &out->src, &out->dst, &out->payload_size);
         if (!in.ok()) return Refusal::truncated;
         if (out->seq == 0) return Refusal::bad_seq;
-        if ((!out->src.empty() && !valid_name(out->src)) || !valid_name(out->dst)) return Refusal::bad_name;
-        if (out->payload_size > max_payload) return Refusal::too_big;
+        const Refusal r = check_addresses(out->src, out->dst, out->payload_size, max_payload);
+        if (r != Refusal::none) return r;
         if (!in.at_end()) return Refusal::trailing;
         if (count != 2) return Refusal::bad_parts;
         if (parts[1].size != out->payload_size) return Refusal::bad_length;
